@@ -1,0 +1,29 @@
+# The two set-up commands: `make run` and `make test`. Both create .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+
+.PHONY: run test data bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+data: $(VENV)/.installed          ## fetch + parse ML-100k into $RECSYS_HOME/data (cached)
+	$(PY) -m recsys data
+
+run: data                         ## start the app on http://localhost:$(PORT)
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+
+test: $(VENV)/.installed          ## the whole suite
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed         ## the benchmark table of the README
+	$(PY) -m recsys bench train
+	$(PY) -m recsys bench eval
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,115 @@
+"""``TrainConfig``: the one description of a training run.
+
+Pages build it from widgets (and URL parameters), the CLI from flags, ``runs.py`` hashes
+it into a run id. Ranges are checked here, once, with messages meant for users.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields, replace
+
+from .errors import UserError
+
+OPTIMIZERS = ("adagrad", "adam")
+SPLITS = ("random", "temporal")
+KS = (1, 5, 10, 50, 100)
+
+# name: (min, max) for numeric settings; checked by TrainConfig.validate.
+RANGES = {
+    "embedding_dim": (8, 256),
+    "epochs": (1, 100),
+    "learning_rate": (1e-4, 10.0),
+    "batch_size": (256, 16384),
+    "seed": (0, 2**31 - 1),
+    "split_fraction": (0.5, 0.95),
+    "validation_fraction": (0.0, 0.3),
+    "l2": (0.0, 1.0),
+    "temperature": (0.01, 10.0),
+    "num_hard_negatives": (0, 8192),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters of a two-tower retrieval run (defaults = the TFRS tutorial)."""
+
+    embedding_dim: int = 32
+    epochs: int = 3
+    optimizer: str = "adagrad"
+    learning_rate: float = 0.1
+    batch_size: int = 8192
+    split: str = "random"
+    split_fraction: float = 0.8
+    seed: int = 42
+    variant: str = "100k"
+    # Levers the tutorial does not pull (all off in the tutorial preset).
+    popularity_correction: bool = False   # log-Q: subtract log P(candidate in batch) from logits
+    validation_fraction: float = 0.0      # slice of *training* data used to pick the best epoch
+    l2: float = 0.0                       # L2 penalty on the embeddings looked up in a batch
+    user_features: bool = False           # age, gender, occupation beside the user id
+    movie_features: bool = False          # genres and title words beside the title id
+    deep_layers: tuple = ()               # hidden sizes of an MLP on top of each tower
+    remove_accidental_hits: bool = False  # do not treat a row's own movie elsewhere in the batch as a negative
+    temperature: float = 1.0              # logits / temperature
+    num_hard_negatives: int = 0           # keep only the hardest negatives per row (0 = all)
+
+    def validate(self) -> "TrainConfig":
+        """Return self if every value is in range, else raise ``UserError`` naming it."""
+        for name, (lo, hi) in RANGES.items():
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not lo <= v <= hi:
+                raise UserError(f"{name} must be between {lo} and {hi}, got {v!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise UserError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.split not in SPLITS:
+            raise UserError(f"split must be one of {', '.join(SPLITS)}, got {self.split!r}")
+        if any((not isinstance(h, int)) or h < 1 or h > 1024 for h in self.deep_layers):
+            raise UserError(f"deep_layers must be sizes between 1 and 1024, got {self.deep_layers!r}")
+        if self.num_hard_negatives and self.num_hard_negatives >= self.batch_size:
+            raise UserError("num_hard_negatives must be smaller than batch_size")
+        return self
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["deep_layers"] = list(self.deep_layers)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Build from a dict (saved run, JSON); unknown keys are ignored."""
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in known}
+        if "deep_layers" in kw:
+            kw["deep_layers"] = tuple(int(x) for x in kw["deep_layers"])
+        return cls(**kw)
+
+    def run_id(self) -> str:
+        """Stable id of this configuration: the same settings and seed give the same id."""
+        blob = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+    def label(self) -> str:
+        """A short human label: ``dim 32 · 3 ep · adagrad 0.1 · bs 8192 · random``."""
+        extras = [name for name, on in (("logQ", self.popularity_correction), ("feat", self.user_features
+                  or self.movie_features), ("deep", bool(self.deep_layers)), ("val", self.validation_fraction > 0),
+                  ("l2", self.l2 > 0)) if on]
+        base = (f"dim {self.embedding_dim} · {self.epochs} ep · {self.optimizer} {self.learning_rate:g} · "
+                f"bs {self.batch_size} · {self.split} · seed {self.seed}")
+        return base + (" · " + "+".join(extras) if extras else "")
+
+    def with_(self, **changes) -> "TrainConfig":
+        return replace(self, **changes)
+
+
+TUTORIAL = TrainConfig()
+
+# Our default: log-Q correction undoes in-batch softmax's bias against popular movies;
+# see `python -m recsys report` for how it compares (issue: beat the popularity baseline).
+BEST = TrainConfig(
+    embedding_dim=64, epochs=8, optimizer="adam", learning_rate=0.01, batch_size=4096,
+    popularity_correction=True,
+)
+
+PRESETS = {"TFRS tutorial": TUTORIAL, "Our best": BEST}
+PRESET_KEYS = {"tutorial": "TFRS tutorial", "best": "Our best"}

@@ -1,0 +1,143 @@
+"""The two-tower retrieval model of the TFRS tutorial, and a faster exact form of its loss.
+
+Two towers map a user and a movie to vectors in the same space; the score of a pair is
+their dot product. Training (``tfrs.tasks.Retrieval``) is *in-batch softmax*: for each
+(user, movie) row of a batch, the other rows' movies are the negatives, and the loss is
+the cross-entropy of picking the row's own movie among all B movies of the batch:
+
+    loss_i = -s(u_i, m_i) + log sum_j exp s(u_i, m_j)        (j over the B rows)
+
+A batch of 8,192 ML-100k ratings holds only ~900 distinct users and ~1,400 distinct titles,
+so most of the B x B score matrix is repeats. Grouping equal columns gives *exactly* the
+same loss with a log-count per distinct movie c (n_c = how often c is in the batch):
+
+    loss_i = -s(u_i, m_i) + log sum_c n_c exp s(u_i, c)
+
+``InBatchSoftmax`` computes that on the distinct-users x distinct-movies matrix (~40x fewer
+multiply-adds than the tutorial's), with the same options as ``Retrieval``: temperature,
+log-Q sampling-bias correction, accidental-hit removal (hard-negative mining falls back to
+the plain B x B form).
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_recommenders as tfrs
+
+from .config import TrainConfig
+
+_MIN_LOG = -1e9  # log-weight of a column that must not count (exp underflows to 0)
+
+
+class InBatchSoftmax(tfrs.tasks.Retrieval):
+    """``tfrs.tasks.Retrieval``'s loss (summed over rows), over distinct users and movies."""
+
+    def call(self, query_embeddings, candidate_embeddings, query_index, candidate_index,
+             candidate_sampling_probability=None, training: bool = True):
+        """Loss of a batch given its *distinct* embeddings.
+
+        query_embeddings: [U, d] distinct users of the batch; candidate_embeddings: [C, d]
+        distinct movies; query_index / candidate_index: [B] which distinct user / movie each
+        row holds; candidate_sampling_probability: [C] P(movie), for log-Q correction.
+        """
+        if self._num_hard_negatives:  # the plain form: expand to B x B and let TFRS do it
+            queries = tf.gather(query_embeddings, query_index)
+            candidates = tf.gather(candidate_embeddings, candidate_index)
+            probs = None if candidate_sampling_probability is None else tf.gather(
+                candidate_sampling_probability, candidate_index)
+            return super().call(queries, candidates, candidate_sampling_probability=probs,
+                                candidate_ids=candidate_index if self._remove_accidental_hits else None,
+                                compute_metrics=False, compute_batch_metrics=False)
+
+        scores = tf.matmul(query_embeddings, candidate_embeddings, transpose_b=True)  # [U, C]
+        if self._temperature is not None:
+            scores = scores / self._temperature
+        if candidate_sampling_probability is not None:  # log-Q: as tfrs.layers.loss.SamplingProbablityCorrection
+            scores = scores - tf.math.log(tf.clip_by_value(candidate_sampling_probability, 1e-6, 1.0))[None, :]
+        counts = tf.math.bincount(candidate_index, minlength=tf.shape(candidate_embeddings)[0], dtype=tf.float32)
+        log_counts = tf.math.log(counts)[None, :]
+        positive = tf.gather_nd(scores, tf.stack([query_index, candidate_index], axis=1))  # [B]
+        if self._remove_accidental_hits:
+            # The row's own movie counts once; its other copies in the batch are not negatives.
+            rows = tf.gather(scores, query_index) + log_counts  # [B, C]
+            own = tf.one_hot(candidate_index, tf.shape(scores)[1])
+            rows = rows - own * tf.gather(log_counts[0], candidate_index)[:, None]
+            normaliser = tf.reduce_logsumexp(rows, axis=1)
+        else:
+            normaliser = tf.gather(tf.reduce_logsumexp(scores + log_counts, axis=1), query_index)
+        per_row = normaliser - positive
+        return tf.reduce_sum(per_row)
+
+
+class Tower(tf.keras.Model):
+    """Id embedding, optionally with side features and an MLP: one side of the two towers.
+
+    Side features are constant per id (a user's age, a movie's genres), so they live in
+    lookup tables inside the tower and the tower's input stays a batch of integer ids.
+    """
+
+    def __init__(self, vocab_size: int, dim: int, tables: dict | None = None, deep_layers=(), name=None):
+        super().__init__(name=name)
+        self.id_embedding = tf.keras.layers.Embedding(vocab_size + 1, dim, name="id")  # last row: unknown id
+        self.tables = {k: tf.constant(v) for k, v in (tables or {}).items()}
+        self.feature_layers = {}
+        for key, table in self.tables.items():
+            if table.dtype == tf.float32:  # multi-hot (genres): a dense projection
+                self.feature_layers[key] = tf.keras.layers.Dense(dim, use_bias=False, name=key)
+            elif len(table.shape) == 2:    # token ids (title words): mean of word embeddings
+                self.feature_layers[key] = tf.keras.layers.Embedding(int(np.max(table)) + 1, dim, mask_zero=True, name=key)
+            else:                          # categorical (age bucket, gender, occupation)
+                self.feature_layers[key] = tf.keras.layers.Embedding(int(np.max(table)) + 1, max(4, dim // 4), name=key)
+        self.mlp = [tf.keras.layers.Dense(h, activation="relu") for h in deep_layers]
+        self.out = tf.keras.layers.Dense(dim, name="projection") if (self.tables or deep_layers) else None
+
+    def call(self, ids):
+        parts = [self.id_embedding(ids)]
+        for key, table in self.tables.items():
+            value = tf.gather(table, ids)
+            emb = self.feature_layers[key](value)
+            if len(table.shape) == 2 and table.dtype != tf.float32:
+                mask = tf.cast(value > 0, tf.float32)[..., None]
+                emb = tf.reduce_sum(emb * mask, axis=-2) / tf.maximum(tf.reduce_sum(mask, axis=-2), 1.0)
+            parts.append(emb)
+        x = tf.concat(parts, axis=-1) if len(parts) > 1 else parts[0]
+        for layer in self.mlp:
+            x = layer(x)
+        return self.out(x) if self.out is not None else x
+
+
+class TwoTowerModel(tfrs.Model):
+    """The tutorial's model on integer ids: ``user_model``, ``movie_model`` and a Retrieval task."""
+
+    def __init__(self, config: TrainConfig, n_users: int, n_titles: int, candidate_probability=None,
+                 user_tables=None, movie_tables=None):
+        super().__init__()
+        self.config = config
+        self.user_model = Tower(n_users, config.embedding_dim, user_tables if config.user_features else None,
+                                config.deep_layers, name="user_model")
+        self.movie_model = Tower(n_titles, config.embedding_dim, movie_tables if config.movie_features else None,
+                                 config.deep_layers, name="movie_model")
+        self.task = InBatchSoftmax(
+            temperature=config.temperature if config.temperature != 1.0 else None,
+            remove_accidental_hits=config.remove_accidental_hits,
+            num_hard_negatives=config.num_hard_negatives or None,
+        )
+        self.candidate_probability = (tf.constant(candidate_probability, tf.float32)
+                                      if config.popularity_correction else None)
+
+    def compute_loss(self, features, training=False):
+        users, user_index = tf.unique(features["user_idx"])
+        movies, movie_index = tf.unique(features["title_idx"])
+        queries = self.user_model(users)
+        candidates = self.movie_model(movies)
+        probability = None if self.candidate_probability is None else tf.gather(self.candidate_probability, movies)
+        loss = self.task(queries, candidates, user_index, movie_index, probability)
+        if self.config.l2:
+            loss += self.config.l2 * (tf.reduce_sum(tf.square(queries)) + tf.reduce_sum(tf.square(candidates)))
+        return loss
+
+    def vectors(self, n_users: int, n_titles: int) -> tuple[np.ndarray, np.ndarray]:
+        """All user vectors [U, d] and all movie vectors [C, d], for evaluation and indexes."""
+        users = self.user_model(tf.range(n_users)).numpy()
+        movies = self.movie_model(tf.range(n_titles)).numpy()
+        return users, movies

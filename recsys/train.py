@@ -1,0 +1,173 @@
+"""``fit(config)``: train a two-tower model, evaluating on the test split after every epoch.
+
+Progress is reported through a small callback protocol that the Train page turns into a
+progress bar and a live chart, and the CLI into a terminal bar:
+
+    on_batch(epoch, step, steps, loss)   after every optimizer step
+    on_epoch(record)                     after every epoch, with loss and test metrics
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from . import data as data_mod
+from . import evaluate
+from .config import TrainConfig
+from .errors import UserError
+
+
+class Callback:
+    """Receives training progress; override what you need (default: ignore)."""
+
+    def on_batch(self, epoch: int, step: int, steps: int, loss: float) -> None:
+        pass
+
+    def on_epoch(self, record: dict) -> None:
+        pass
+
+
+@dataclass
+class Prepared:
+    """Integer arrays of one split, the seen-matrix and the popularity baseline: model-independent."""
+
+    ds: data_mod.Dataset
+    train_users: np.ndarray
+    train_movies: np.ndarray
+    fit_users: np.ndarray      # training rows actually fitted (train minus the validation slice)
+    fit_movies: np.ndarray
+    val_users: np.ndarray
+    val_movies: np.ndarray
+    test_users: np.ndarray
+    test_movies: np.ndarray
+    seen: np.ndarray           # [U, C] movies each user rated in training (for the filtered variant)
+    fit_seen: np.ndarray
+    popularity: dict
+    candidate_probability: np.ndarray  # P(movie) among training rows, for log-Q correction
+
+
+@lru_cache(maxsize=4)
+def load_dataset(variant: str = "100k") -> data_mod.Dataset:
+    """The default dataset (auto source), loaded once per process."""
+    return data_mod.load(variant=variant)
+
+
+def prepare(ds: data_mod.Dataset, config: TrainConfig) -> Prepared:
+    key = (id(ds), config.split, config.split_fraction, config.seed, config.validation_fraction)
+    if key not in _PREPARED:
+        _PREPARED.clear() if len(_PREPARED) > 8 else None
+        _PREPARED[key] = _prepare(ds, config)
+    return _PREPARED[key]
+
+
+_PREPARED: dict = {}
+
+
+def _prepare(ds, config) -> Prepared:
+    sp = data_mod.split(ds, config.split, config.split_fraction, config.seed)
+    users = ds.ratings["user_idx"].to_numpy()
+    movies = ds.ratings["title_idx"].to_numpy()
+    n_users, n_movies = len(ds.user_ids), len(ds.titles)
+    tr, te = sp.train, sp.test
+    n_val = int(round(len(tr) * config.validation_fraction))
+    fit, val = (tr[:len(tr) - n_val], tr[len(tr) - n_val:]) if n_val else (tr, tr[:0])
+    seen = evaluate.seen_matrix(n_users, n_movies, users[tr], movies[tr])
+    counts = np.bincount(movies[fit], minlength=n_movies).astype(np.float64)
+    return Prepared(
+        ds=ds, train_users=users[tr], train_movies=movies[tr], fit_users=users[fit], fit_movies=movies[fit],
+        val_users=users[val], val_movies=movies[val], test_users=users[te], test_movies=movies[te],
+        seen=seen, fit_seen=evaluate.seen_matrix(n_users, n_movies, users[fit], movies[fit]),
+        popularity=evaluate.popularity(movies[tr], users[te], movies[te], seen, n_users, n_movies),
+        candidate_probability=(counts / counts.sum()).astype(np.float32),
+    )
+
+
+@dataclass
+class TrainResult:
+    config: TrainConfig
+    user_vectors: np.ndarray
+    movie_vectors: np.ndarray
+    history: list
+    metrics: dict              # {"model": {"test", "test_filtered"}, "popularity": {...}}
+    seconds: float
+    best_epoch: int
+    model: object = field(default=None, repr=False)  # the Keras model (absent for loaded runs)
+
+
+def _optimizer(config: TrainConfig):
+    import tensorflow as tf
+
+    if config.optimizer == "adagrad":
+        return tf.keras.optimizers.Adagrad(config.learning_rate)
+    return tf.keras.optimizers.Adam(config.learning_rate)
+
+
+def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callback | None = None) -> TrainResult:
+    """Train ``config`` on ``ds`` (default: ML-100k) and evaluate after every epoch.
+
+    Reproducible: the seed fixes initial weights, the batch order of every epoch and the
+    split, and TensorFlow's op determinism is on, so the same config gives the same metrics.
+    """
+    import tensorflow as tf
+
+    from . import features
+    from .model import TwoTowerModel
+
+    config = config.validate()
+    ds = ds or load_dataset(config.variant)
+    callback = callback or Callback()
+    p = prepare(ds, config)
+    if len(p.fit_users) < config.batch_size:
+        raise UserError(f"batch_size {config.batch_size} is larger than the {len(p.fit_users)} training ratings")
+    n_users, n_movies = len(ds.user_ids), len(ds.titles)
+
+    started = time.perf_counter()
+    tf.keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    model = TwoTowerModel(
+        config, n_users, n_movies, candidate_probability=p.candidate_probability,
+        user_tables=features.user_tables(ds) if config.user_features else None,
+        movie_tables=features.movie_tables(ds) if config.movie_features else None,
+    )
+    model.compile(optimizer=_optimizer(config))
+    spec = {"user_idx": tf.TensorSpec([None], tf.int32), "title_idx": tf.TensorSpec([None], tf.int32)}
+    train_step = tf.function(model.train_step, input_signature=[spec])
+
+    rng = np.random.default_rng(config.seed)
+    n = len(p.fit_users)
+    steps = -(-n // config.batch_size)
+    history, best, best_score = [], None, -1.0
+    for epoch in range(1, config.epochs + 1):
+        order = rng.permutation(n)
+        total = 0.0
+        for step in range(steps):
+            rows = order[step * config.batch_size:(step + 1) * config.batch_size]
+            logs = train_step({"user_idx": p.fit_users[rows], "title_idx": p.fit_movies[rows]})
+            loss = float(logs["total_loss"])
+            if not np.isfinite(loss):
+                raise UserError(f"training diverged at epoch {epoch} (loss {loss}); lower the learning rate")
+            total += loss
+            callback.on_batch(epoch, step + 1, steps, loss)
+        users, movies = model.vectors(n_users, n_movies)
+        record = {"epoch": epoch, "loss": total / steps, "seconds": time.perf_counter() - started,
+                  **evaluate.evaluate(users, movies, p.test_users, p.test_movies, p.seen)}
+        if len(p.val_users):
+            record["validation"] = evaluate.accuracy_at(
+                evaluate.ranks(users, movies, p.val_users, p.val_movies, p.fit_seen))
+        history.append(record)
+        # With a validation slice, keep the epoch that is best on it (never look at test).
+        score = record["validation"]["top_100"] + record["validation"]["top_10"] if len(p.val_users) else epoch
+        if score > best_score:
+            best_score, best = score, (epoch, users, movies, record)
+        callback.on_epoch(record)
+
+    best_epoch, users, movies, record = best
+    return TrainResult(
+        config=config, user_vectors=users, movie_vectors=movies, history=history,
+        metrics={"model": {"test": record["test"], "test_filtered": record["test_filtered"]},
+                 "popularity": p.popularity},
+        seconds=time.perf_counter() - started, best_epoch=best_epoch, model=model,
+    )
