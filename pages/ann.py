@@ -1,5 +1,187 @@
-"""ann page (being built)."""
+"""ANN lab: ScaNN against brute force, recall against speed, from 1,664 movies to a million candidates."""
+from __future__ import annotations
+
 import streamlit as st
 
-st.title("ann")
-st.info("This page is under construction.")
+from pages import _shared
+from recsys import ann_bench, catalogs, runs
+from recsys import index as idx
+from recsys.errors import UserError
+
+HELP = {
+    "catalog": "What to search. **Trained**: the active run's movie vectors (1,664 titles). **Trained + noisy "
+               "copies**: those plus copies multiplied by uniform noise, as TFRS's efficient-serving tutorial "
+               "builds a big catalog. **Gaussian**: random vectors with no cluster structure, the hard case.",
+    "size": "How many candidates. Brute force scores every one of them per query, so its cost grows with the "
+            "catalog; ScaNN scans only a few clusters, so its cost grows far more slowly.",
+    "k": "How many nearest neighbours each query asks for. recall@k = the share of the exact top k that "
+         "ScaNN also returns.",
+    "num_leaves": "Build time. ScaNN splits the catalog into this many clusters (k-means *leaves*). More leaves "
+                  "mean smaller clusters to scan, but more centroids to compare each query with; √N to a few √N "
+                  "is typical. Changing it rebuilds the index.",
+    "num_leaves_to_search": "Search time. How many of the clusters closest to the query are scanned: the main "
+                            "speed/recall dial. More = higher recall, slower. No rebuild.",
+    "num_reordering_candidates": "Search time. ScaNN first scores with compressed 4-bit codes, then re-scores this "
+                                 "many of the best exactly with the float vectors, fixing the compression's "
+                                 "mistakes. More = higher recall, a little slower; 0 = no re-scoring. No rebuild.",
+    "dimensions_per_block": "Build time. Anisotropic quantisation compresses each block of this many dimensions "
+                            "into one 4-bit code. More dimensions per block = a smaller index and faster "
+                            "scoring, but coarser scores. Rebuilds.",
+    "anisotropic_threshold": "Build time. The quantiser weighs errors *along* a vector more than across it for "
+                             "pairs whose dot product exceeds this threshold (ScaNN's default 0.2): those are the "
+                             "pairs that can make the top k, so their scores must stay accurate. Rebuilds.",
+    "queries": "How many query vectors to measure with (user vectors of the run; Gaussian ones for the Gaussian "
+               "catalog). Recall and batched QPS use all of them; single-query latency the first 200.",
+}
+LATENCY_QUERIES = 200
+MAX_BUILDS = 4  # ScaNN indexes kept per catalog
+
+st.title("⚡ ANN lab: ScaNN vs brute force")
+st.caption("Does approximate nearest-neighbour search pay off? Recall against speed, measured here, the way "
+           "[ann-benchmarks](https://ann-benchmarks.com) does it.")
+
+run = _shared.active_run()
+if run is None:
+    st.stop()
+
+
+@st.cache_resource(show_spinner="Building the catalog…", max_entries=3)
+def _catalog(run_id: str, kind: str, size: int) -> catalogs.Catalog:
+    users, movies = runs.load(run_id).vectors
+    return catalogs.make(kind, size, movie_vectors=movies, user_vectors=users, seed=0)
+
+
+@st.cache_resource(show_spinner="Measuring brute force…", max_entries=4)
+def _prepared(run_id: str, kind: str, size: int, k: int, n_queries: int) -> ann_bench.Prepared:
+    return ann_bench.prepare(_catalog(run_id, kind, size), k, n_queries, LATENCY_QUERIES)
+
+
+@st.cache_resource(show_spinner=False, max_entries=3)
+def _scann_builds(run_id: str, kind: str, size: int) -> dict:
+    """ScaNN indexes built on one catalog, by build-time settings (shared with the sweep)."""
+    return {}
+
+
+def _scann(run_id: str, kind: str, size: int, params: idx.ScannParams, k: int) -> ann_bench.ScannIndex:
+    builds = _scann_builds(run_id, kind, size)
+    key = (params.num_leaves, params.dimensions_per_block, params.anisotropic_threshold, params.training_iterations)
+    if key not in builds:
+        while len(builds) >= MAX_BUILDS:  # oldest first: at 1M each index holds ~150 MB
+            builds.pop(next(iter(builds)), None)
+        with st.spinner(f"Building ScaNN ({params.num_leaves:,} leaves)…"):
+            builds[key] = ann_bench.ScannIndex(_catalog(run_id, kind, size).vectors, params, k, keep_layer=False)
+    return builds[key]
+
+
+users, movies = run.vectors
+top = st.columns([2, 2, 1])
+kind = top[0].selectbox("Catalog", catalogs.KINDS, format_func=catalogs.KIND_LABELS.get, help=HELP["catalog"],
+                        key="ann_kind")
+if kind == "trained":
+    size = len(movies)
+    top[1].text_input("Catalog size", f"{size:,} (the run's titles)", disabled=True, help=HELP["size"])
+else:
+    size = top[1].select_slider("Catalog size", options=list(catalogs.SIZES), value=100_000, help=HELP["size"],
+                                format_func=lambda n: f"{n:,}", key="ann_size")
+k = int(top[2].number_input("k", min_value=1, max_value=100, value=10, help=HELP["k"], key="ann_k"))
+
+default = idx.default_scann_params(size)
+with st.form("ann_knobs"):
+    st.markdown(f"**ScaNN settings** for {size:,} candidates (defaults chosen from measurements at this size)")
+    c = st.columns(3)
+    tag = f"{kind}_{size}"  # a new catalog size starts from its own defaults
+    num_leaves = c[0].number_input("num_leaves", min_value=1, max_value=1_000_000, value=default.num_leaves,
+                                   help=HELP["num_leaves"], key=f"ann_leaves_{tag}")
+    to_search = c[1].number_input("num_leaves_to_search", min_value=1, max_value=1_000_000,
+                                  value=default.num_leaves_to_search, help=HELP["num_leaves_to_search"],
+                                  key=f"ann_search_{tag}")
+    reorder = c[2].number_input("num_reordering_candidates", min_value=0, max_value=1_000_000,
+                                value=default.num_reordering_candidates, help=HELP["num_reordering_candidates"],
+                                key=f"ann_reorder_{tag}")
+    c = st.columns(3)
+    dpb = c[0].number_input("dimensions_per_block", min_value=1, max_value=16, value=default.dimensions_per_block,
+                            help=HELP["dimensions_per_block"], key=f"ann_dpb_{tag}")
+    threshold = c[1].number_input("anisotropic threshold", min_value=0.0, max_value=1.0, step=0.05,
+                                  value=float(default.anisotropic_threshold), help=HELP["anisotropic_threshold"],
+                                  key=f"ann_thr_{tag}")
+    n_queries = int(c[2].number_input("query sample size", min_value=10, max_value=5000, value=500, step=50,
+                                      help=HELP["queries"], key="ann_queries"))
+    st.form_submit_button("Measure", type="primary")
+
+params = idx.ScannParams(num_leaves=int(num_leaves), num_leaves_to_search=int(to_search),
+                         num_reordering_candidates=int(reorder), dimensions_per_block=int(dpb),
+                         anisotropic_threshold=float(threshold))
+try:
+    params.validate(size, k)
+    prep = _prepared(run.run_id, kind, size, k, n_queries)
+    scann = _scann(run.run_id, kind, size, params, k)
+    with st.spinner("Measuring ScaNN…"):
+        current = ann_bench.measure_scann(prep, scann, params.num_leaves_to_search, params.num_reordering_candidates,
+                                          LATENCY_QUERIES)
+except UserError as e:
+    _shared.show_error(e)
+    st.stop()
+
+brute = prep.brute
+fastest = min(brute, key=lambda name: brute[name]["latency_ms_mean"])
+names = {"bruteforce_matmul": "BruteForce (numpy matmul + top-k)", "bruteforce_tfrs": "BruteForce (TFRS layer)"}
+m = st.columns(4)
+m[0].metric(f"recall@{k}", f"{current['recall']:.3f}", help="mean |ScaNN ∩ exact| / k over the query sample")
+m[1].metric("ScaNN ms/query", f"{current['latency_ms_mean']:.3f}")
+m[2].metric("Faster brute force ms/query", f"{brute[fastest]['latency_ms_mean']:.3f}", help=names[fastest])
+m[3].metric("Speedup (one query at a time)", f"{ann_bench.speedup(current['latency_ms_mean'], brute):.1f}×")
+
+rows = [{"index": "ScaNN", "recall": current["recall"], **{key: current[key] for key in ann_bench.INDEX_KEYS}}]
+rows += [{"index": names[n], "recall": 1.0, **b} for n, b in brute.items()]
+for r in rows:
+    r["qps_single"] = 1000.0 / max(r["latency_ms_mean"], 1e-9)
+st.dataframe(rows, hide_index=True, width="stretch", column_order=[
+    "index", "recall", "latency_ms_mean", "latency_ms_p95", "qps_single", "qps", "build_seconds", "memory_mb"],
+    column_config={"recall": st.column_config.NumberColumn(f"recall@{k}", format="%.3f"),
+                   "latency_ms_mean": st.column_config.NumberColumn("ms/query (mean)", format="%.3f"),
+                   "latency_ms_p95": st.column_config.NumberColumn("ms/query (p95)", format="%.3f"),
+                   "qps_single": st.column_config.NumberColumn("QPS, one at a time", format="%.0f"),
+                   "qps": st.column_config.NumberColumn("QPS, batched", format="%.0f"),
+                   "build_seconds": st.column_config.NumberColumn("build s", format="%.2f"),
+                   "memory_mb": st.column_config.NumberColumn("index MB", format="%.1f")})
+st.caption(
+    f"{len(prep.queries):,} queries; single-query latency over the first {min(LATENCY_QUERIES, len(prep.queries))}. "
+    "ScaNN is built by TFRS's `ScaNN` layer and searched with the `scann` searcher it holds; calling the TFRS layer "
+    "eagerly per query re-creates that searcher each time, which adds milliseconds per query "
+    "(`python -m recsys bench ann` measures that too). Index MB: ScaNN's serialized index (4-bit codes, tree, "
+    "and the float vectors when re-ordering), the brute forces' float matrix. Timings are from a shared machine.")
+if size < 5_000:
+    st.info(f"On {size:,} candidates brute force is one small matrix product: ScaNN has little to skip, and its "
+            "per-query overhead can make it no faster. Pick the scaled catalog at 100k or 1M to see it pay off.")
+
+st.subheader("Recall against speed")
+sweep_key = (run.run_id, kind, size, k, n_queries)
+sweeps = st.session_state.setdefault("ann_sweeps", {})
+if size >= 1_000_000:
+    st.caption("At 1M candidates a sweep builds three indexes and takes a few minutes.")
+if st.button("Run sweep", help="Build a few indexes (num_leaves around √N) and search each with a grid of "
+                               "num_leaves_to_search and num_reordering_candidates."):
+    builds, searches = ann_bench.default_grid(size, k, params)
+    bar = st.progress(0.0, text="starting…")
+    try:
+        cache = _scann_builds(run.run_id, kind, size)
+        sweeps[sweep_key] = ann_bench.sweep(prep, builds, searches, min(LATENCY_QUERIES, n_queries),
+                                            lambda done, total, msg: bar.progress(min(1.0, done / total), text=msg),
+                                            cache=cache)
+    except UserError as e:
+        _shared.show_error(e)
+    bar.empty()
+frame = sweeps.get(sweep_key)
+if frame is not None and len(frame):
+    st.altair_chart(ann_bench.frontier_chart(frame, brute, current, k), width="stretch")
+    st.caption("Swept points are timed over the first 200 queries; the current setting is measured on its own, "
+               "so on a busy machine it can sit a little off the line.")
+    best = ann_bench.choose(frame, 0.95)
+    if best is not None:
+        st.caption(f"Fastest setting with recall@{k} ≥ 0.95: {int(best.num_leaves):,} leaves, "
+                   f"{int(best.num_leaves_to_search):,} searched, {int(best.num_reordering_candidates):,} re-ordered: "
+                   f"{best.latency_ms_mean:.3f} ms/query, recall {best.recall:.3f}.")
+    with st.expander("All swept settings"):
+        st.dataframe(frame, hide_index=True, width="stretch")
+else:
+    st.caption("Run the sweep to plot ScaNN's recall-vs-QPS frontier, brute force and the current setting.")

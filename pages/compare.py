@@ -1,5 +1,174 @@
-"""compare page (being built)."""
+"""Compare runs: every saved run in one table, curves and bars of a few, and hyperparameter sweeps."""
 import streamlit as st
 
-st.title("compare")
-st.info("This page is under construction.")
+from pages import _shared
+from recsys import charts, runs, sweep
+from recsys import config as cfg
+from recsys.errors import UserError
+
+VARIANTS = {"test": "all candidates", "test_filtered": "seen movies removed"}
+FLASH = "compare_flash"
+
+
+def run_table(items, k: int) -> None:
+    """All saved runs, sortable by clicking a column header."""
+    df = runs.table(items, k)
+    pct = lambda label, help=None: st.column_config.NumberColumn(label, format="%.4f", help=help)
+    metrics = [f"top_{k}", f"top_{k}_seen_removed", f"popularity_top_{k}", f"popularity_top_{k}_seen_removed"]
+    order = ["run_id", *metrics, "embedding_dim", "epochs", "optimizer", "learning_rate", "batch_size", "split",
+             "seed", "best_epoch", "seconds", "created", "label"]
+    st.dataframe(df, hide_index=True, width="stretch", column_order=order, column_config={
+        "run_id": st.column_config.TextColumn("run"),
+        "label": st.column_config.TextColumn("all settings"),
+        "created": st.column_config.DatetimeColumn("trained", format="YYYY-MM-DD HH:mm"),
+        "embedding_dim": "dim", "learning_rate": "lr", "batch_size": "batch",
+        f"top_{k}": pct(f"top-{k}", "Test top-K accuracy, all candidates"),
+        f"top_{k}_seen_removed": pct(f"top-{k} (seen removed)", "Movies the user rated in training left out"),
+        f"popularity_top_{k}": pct(f"popularity top-{k}", "The baseline: recommend the most rated movies"),
+        f"popularity_top_{k}_seen_removed": pct(f"popularity top-{k} (seen removed)"),
+        "best_epoch": "best epoch",
+        "seconds": st.column_config.NumberColumn("training", format="%.1f s"),
+    })
+
+
+def delete_box(items) -> None:
+    """Delete one run, only after ticking a confirmation box."""
+    labels = {r.run_id: r.label() for r in items}
+    with st.expander("🗑️ Delete a run"):
+        rid = st.selectbox("Run to delete", list(labels), format_func=lambda i: f"{i} · {labels[i]}",
+                           key="delete_run")
+        sure = st.checkbox(f"Yes, delete run {rid} and its files for good", key=f"delete_sure_{rid}")
+        if st.button("Delete run", type="primary", disabled=not sure, key="delete_button"):
+            try:
+                runs.delete(rid)
+            except UserError as e:
+                _shared.show_error(e)
+                return
+            _shared.recommender.clear()
+            st.session_state[FLASH] = f"Deleted run {rid}."
+            st.rerun()
+
+
+class PageProgress(sweep.SweepCallback):
+    """Two bars: the whole grid, and the run being trained (batches of all its epochs)."""
+
+    def __init__(self):
+        self.overall = st.progress(0.0, text="Sweep")
+        self.current = st.progress(0.0, text="Run")
+        self.epochs = 1
+
+    def on_run_start(self, i, n, config):
+        self.i, self.n, self.epochs = i, n, config.epochs
+        self.overall.progress(i / n, text=f"Sweep: run {i + 1} of {n}")
+        self.current.progress(0.0, text=f"{config.label()}: looking for a saved run…")
+
+    def on_batch(self, epoch, step, steps, loss):
+        done = ((epoch - 1) * steps + step) / (self.epochs * steps)
+        self.current.progress(min(done, 1.0), text=f"Training: epoch {epoch}/{self.epochs}, batch {step}/{steps}")
+
+    def on_run_end(self, i, n, cell):
+        how = "reused the saved run" if cell["reused"] else f"trained in {cell['seconds']:.1f} s"
+        self.current.progress(1.0, text=f"Run {i + 1}: {how}")
+        self.overall.progress((i + 1) / n, text=f"Sweep: {i + 1} of {n} runs done")
+
+
+def _trainer(config, ds, callback):
+    run, how = _shared.train_or_load(config, ds, callback,
+                                     on_wait=lambda: st.info("Another session is training; waiting for it…"))
+    return run, how != "trained"
+
+
+def sweep_section() -> None:
+    st.subheader("Sweep two settings")
+    st.caption("Every combination is an ordinary saved run; combinations trained before are reused, not "
+               "retrained, so widening a sweep only trains what is new.")
+    start = st.radio("Start from", ["TFRS tutorial", "Our best", "Active run"], horizontal=True, key="sweep_base")
+    if start == "Active run":
+        active = _shared.active_run()
+        if active is None:
+            return
+        base = active.config
+    else:
+        base = cfg.PRESETS[start]
+    c = st.columns(2)
+    names = list(sweep.SWEEPABLE)
+    axes = {}
+    for col, n, default, values in ((c[0], 1, "embedding_dim", [16, 32, 64]), (c[1], 2, "epochs", [1, 3, 10])):
+        options = names if n == 1 else ["(none)"] + names
+        name = col.selectbox(f"Setting {n}", options, index=options.index(default), key=f"sweep_axis{n}",
+                             format_func=lambda s: sweep.LABELS.get(s, s))
+        if name == "(none)":
+            continue
+        choices = sweep.CHOICES[name]
+        picked = col.multiselect(f"Values of {sweep.LABELS[name]}", choices, key=f"sweep_values{n}_{name}",
+                                 default=[v for v in values if v in choices] or choices[:2])
+        if name in axes:
+            col.warning("Pick two different settings.")
+            return
+        axes[name] = sorted(picked)
+    st.caption(f"Other settings: {base.label()}")
+    try:
+        ds = _shared.dataset(base.variant)
+        planned = sweep.plan(base, axes, ds)
+    except UserError as e:
+        _shared.show_error(e)
+        return
+    saved = sum(s for _, s in planned)
+    st.write(f"**{len(planned)} runs**: {saved} saved already (reused), {len(planned) - saved} to train.")
+    if st.button("Run the sweep", type="primary", key="sweep_go"):
+        try:
+            st.session_state["sweep_result"] = sweep.run_sweep(base, axes, ds, PageProgress(), trainer=_trainer)
+        except UserError as e:
+            _shared.show_error(e)
+    result = st.session_state.get("sweep_result")
+    if result is None:
+        return
+    c = st.columns([1, 2, 3])
+    k = c[0].selectbox("K", cfg.KS, index=cfg.KS.index(100), key="sweep_k")
+    variant = c[1].radio("Candidates", list(VARIANTS), format_func=VARIANTS.get, horizontal=True,
+                         key="sweep_variant")
+    frame = result.frame(k, variant)
+    st.altair_chart(charts.sweep_heatmap(frame, list(result.axes), k, variant), width="stretch")
+    best = result.best(k, variant)
+    st.write(f"Best: run `{best['run_id']}` ({', '.join(f'{sweep.LABELS[a]} {best[a]}' for a in result.axes)}), "
+             f"test top-{k} **{best['accuracy']:.4f}** vs popularity {best['popularity']:.4f}. "
+             f"{result.trained} trained, {len(result.cells) - result.trained} reused.")
+    st.button("Make the best run active", key="sweep_activate", on_click=_shared.set_active_run,
+              args=(best["run_id"],), help="Then look at it on the Recommend or Embedding map page.")
+
+
+st.title("📊 Compare runs")
+if FLASH in st.session_state:
+    st.success(st.session_state.pop(FLASH))
+items = _shared.saved_runs()
+tab_runs, tab_sweep = st.tabs(["Saved runs", "Sweep"])
+
+with tab_runs:
+    if not items:
+        st.info("No saved runs yet: train one on the Train page, or launch a sweep.")
+    else:
+        c = st.columns([1, 3])
+        k = c[0].selectbox("K", cfg.KS, index=cfg.KS.index(100), key="compare_k",
+                           help="The K of top-K accuracy in the table and the curves.")
+        variant = c[1].radio("Candidates", list(VARIANTS), format_func=VARIANTS.get, horizontal=True,
+                             key="compare_variant", help="Seen movies removed: what a user would be shown.")
+        st.caption(f"{len(items)} saved runs. Click a column header to sort.")
+        run_table(items, k)
+        delete_box(items)
+
+        st.subheader("Side by side")
+        by_id = {r.run_id: r for r in items}
+        # Newest three at first; later, what was picked minus runs deleted since.
+        picked_before = st.session_state.get("compare_runs", list(by_id)[:3])
+        st.session_state["compare_runs"] = [i for i in picked_before if i in by_id]
+        chosen = st.multiselect("Runs", list(by_id), key="compare_runs",
+                                format_func=lambda i: f"{i} · {by_id[i].config.label()}")
+        if chosen:
+            picked = [by_id[i] for i in chosen]
+            st.altair_chart(charts.runs_curves(picked, k, variant), width="stretch")
+            st.altair_chart(charts.runs_final_bars(picked, variant))
+        else:
+            st.info("Pick one or more runs to plot.")
+
+with tab_sweep:
+    sweep_section()

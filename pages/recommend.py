@@ -1,5 +1,175 @@
-"""recommend page (being built)."""
+"""Recommend: top-k movies for a user (user tower) or a movie (item-to-item), BruteForce vs ScaNN.
+
+A link opens a given query: ``?mode=user&user_id=42&k=10&exclude_seen=true`` or
+``?mode=movie&movie_title=Star Wars (1977)&k=5``; a bad value gets a notice and the default
+(recsys/params.py), and the URL follows the widgets, so a copied link opens the same query.
+"""
 import streamlit as st
 
-st.title("recommend")
-st.info("This page is under construction.")
+from pages import _shared
+from recsys import index as idx
+from recsys import params as url_params
+from recsys.errors import UserError
+from recsys.recommend import side_by_side
+
+MODES = ["Per user", "Per movie"]
+DEFAULT_USER, DEFAULT_MOVIE = "42", "Star Wars (1977)"
+HIGHLIGHT = "background-color: rgba(255, 190, 0, 0.28)"
+URL_KEY = "_recommend_link"  # set on the page's first visit in a session: (settings, what the link got wrong)
+MODE_OF = dict(zip(url_params.RECOMMEND_MODES, MODES))  # "user" -> "Per user"
+
+
+def init_state(ds) -> None:
+    """On the first visit in this session, take the settings from the link (fixing what is wrong in it)."""
+    ss = st.session_state
+    if URL_KEY in ss:
+        return
+    settings, notices = url_params.recommend_from_query(
+        st.query_params.to_dict(), ds.user_ids, ds.titles, {"user_id": DEFAULT_USER, "movie_title": DEFAULT_MOVIE})
+    ss[URL_KEY] = (settings, notices)
+    ss["mode"], ss["k"] = MODE_OF[settings["mode"]], settings["k"]
+    ss["user_id"], ss["movie_title"], ss["exclude_seen"] = (settings["user_id"], settings["movie_title"],
+                                                            settings["exclude_seen"])
+
+
+def mirror_in_url(settings: dict) -> None:
+    """Write the query into the URL (only keys that change), dropping the other mode's keys."""
+    wanted = url_params.recommend_to_query(settings)
+    for name in url_params.RECOMMEND_KEYS:
+        if name in wanted:
+            if st.query_params.get(name) != wanted[name]:
+                st.query_params[name] = wanted[name]
+        elif name in st.query_params:
+            del st.query_params[name]
+
+
+def styled(df):
+    """Rows of movies the other index did not return, highlighted; scores to 3 decimals."""
+    return df.style.apply(lambda row: [HIGHLIGHT if row["only_here"] else ""] * len(row), axis=1).format(
+        {"score": "{:.3f}"})
+
+
+def show_comparison(comp: idx.Comparison, k: int, scann: idx.ScannParams) -> None:
+    """overlap@k and latency of each index, then both lists side by side."""
+    c = st.columns(3)
+    c[0].metric(f"Overlap@{k}", f"{comp.overlap:.0%}", help="Share of BruteForce's (exact) top-k that ScaNN found too.")
+    c[1].metric("BruteForce latency", f"{comp.latency_ms['bruteforce']:.2f} ms",
+                help="Median of repeated single queries (scores every movie).")
+    c[2].metric("ScaNN latency", f"{comp.latency_ms['scann']:.2f} ms",
+                help="Median of repeated single queries (searches a few clusters, then re-scores).")
+    bf, sc = side_by_side(comp)
+    left, right = st.columns(2)
+    notes = {"bf": "scores all movies", "sc": f"{scann.num_leaves} leaves, {scann.num_leaves_to_search} searched, "
+                                              f"{scann.num_reordering_candidates} re-scored"}
+    for col, title, note, df in ((left, "BruteForce (exact)", notes["bf"], bf),
+                                 (right, "ScaNN (approximate)", notes["sc"], sc)):
+        col.markdown(f"**{title}** · {note}")
+        col.dataframe(styled(df), hide_index=True, width="stretch",
+                      column_order=["rank", "movie_title", "genres", "score"],
+                      column_config={"rank": st.column_config.NumberColumn("#", width=36),
+                                     "movie_title": st.column_config.TextColumn("title", width=215),
+                                     "genres": st.column_config.TextColumn("genres", width=165),
+                                     "score": st.column_config.NumberColumn("score", width=58)})
+    only = int(bf["only_here"].sum())
+    st.caption(f"Highlighted: movies in only one of the two lists ({only} of {k})." if only else
+               "Both indexes return the same movies.")
+
+
+def scann_knobs(n_movies: int) -> idx.ScannParams:
+    """The expander with ScaNN's knobs; defaults suit the catalog size."""
+    d = idx.default_scann_params(n_movies)
+    for name in ("num_leaves", "num_leaves_to_search", "num_reordering_candidates"):
+        st.session_state.setdefault(name, getattr(d, name))
+    with st.expander("ScaNN's knobs"):
+        c = st.columns(3)
+        c[0].number_input("num_leaves", 1, n_movies, step=1, key="num_leaves",
+                          help="Clusters the movies are partitioned into.")
+        c[1].number_input("num_leaves_to_search", 1, n_movies, step=1, key="num_leaves_to_search",
+                          help="Clusters nearest the query that are searched (at most num_leaves).")
+        c[2].number_input("num_reordering_candidates", 0, n_movies, step=10, key="num_reordering_candidates",
+                          help="Best approximate hits re-scored exactly (0: none; else at least k).")
+        st.caption(f"Defaults for {n_movies:,} movies: {d.num_leaves} leaves, {d.num_leaves_to_search} searched, "
+                   f"{d.num_reordering_candidates} re-scored. Each setting builds its own index (kept in memory).")
+    return idx.ScannParams(num_leaves=int(st.session_state["num_leaves"]),
+                           num_leaves_to_search=int(st.session_state["num_leaves_to_search"]),
+                           num_reordering_candidates=int(st.session_state["num_reordering_candidates"]))
+
+
+st.title("🎬 Recommendations: BruteForce vs ScaNN")
+run = _shared.active_run()
+if run is None:
+    st.stop()
+try:
+    ds = _shared.dataset(run.config.variant)
+except UserError as e:
+    _shared.show_error(e)
+    st.stop()
+st.caption(f"Active run `{run.run_id}` · {run.config.label()}")
+init_state(ds)
+link_notices = st.container()  # filled below the widgets, once the current settings are known
+
+c = st.columns([2, 3, 2])
+mode = c[0].radio("Recommend", MODES, key="mode", horizontal=True, persist_state="session")
+k = c[1].slider("k (movies to return)", *url_params.K_RANGE, key="k", persist_state="session")
+exclude_seen = st.session_state.get("exclude_seen", True)
+if mode == MODES[0]:
+    with c[2]:
+        st.space("small")
+        exclude_seen = st.toggle("Leave out movies the user rated", key="exclude_seen",
+                                 help="A movie the user already watched is a wasted slot.", persist_state="session")
+
+settings = {"mode": "user" if mode == MODES[0] else "movie", "k": k, "exclude_seen": exclude_seen,
+            "user_id": st.session_state.get("user_id"), "movie_title": st.session_state.get("movie_title")}
+linked, notices = st.session_state[URL_KEY]
+if settings == linked:  # the notices hold until the user changes a setting
+    for notice in notices:
+        link_notices.warning(notice, icon="🔗")
+mirror_in_url(settings)
+
+params = scann_knobs(len(ds.titles))
+try:
+    params.validate(len(ds.titles), k)
+    rec = _shared.recommender(run.run_id, params)
+except UserError as e:
+    _shared.show_error(e)
+    st.stop()
+
+try:
+    if mode == MODES[0]:
+        users = ds.users.assign(user_id=ds.users["user_id"].astype(str)).set_index("user_id")
+        labels = {u: f"{u} · {r.user_age} {r.user_gender}, {r.user_occupation}" for u, r in users.iterrows()}
+        options = list(ds.user_ids)
+        if st.session_state.get("user_id") not in options:  # another dataset's user (the active run changed)
+            st.session_state["user_id"] = DEFAULT_USER if DEFAULT_USER in options else options[0]
+        user_id = st.selectbox("User (type to search)", options, key="user_id",
+                               format_func=lambda u: labels.get(u, u), persist_state="session")
+        prof = rec.profile(user_id)
+        left, right = st.columns([2, 3])
+        c = left.columns(3)
+        c[0].metric("Age", prof["age"])
+        c[1].metric("Gender", prof["gender"])
+        c[2].metric("Ratings", prof["ratings"])
+        left.metric("Occupation", prof["occupation"])
+        right.markdown(f"**Movies user {user_id} rated highest**")
+        top = prof["top_rated"].assign(movie_genres=prof["top_rated"]["movie_genres"].str.replace("|", ", "))
+        right.dataframe(top, hide_index=True, width="stretch", height=210,
+                        column_config={"movie_title": "title", "user_rating": "stars", "movie_genres": "genres"})
+        st.subheader(f"Top {k} for user {user_id}")
+        comp = rec.for_user(user_id, k, exclude_seen)
+    else:
+        options = list(ds.titles)
+        if st.session_state.get("movie_title") not in options:
+            st.session_state["movie_title"] = DEFAULT_MOVIE if DEFAULT_MOVIE in options else options[0]
+        title = st.selectbox("Movie (type to search)", options, key="movie_title", persist_state="session")
+        info = rec.movie_profile(title)
+        c = st.columns([1, 1, 3])
+        c[0].metric("Ratings", f"{info['ratings']:,}")
+        c[1].metric("Mean rating", f"{info['mean_rating']:.2f} ★")
+        c[2].markdown(f"**Genres**  \n{info['genres'] or '—'}")
+        st.subheader(f"Top {k} movies like {title}")
+        st.caption("Item-to-item: the movies whose movie-tower vectors score highest against this one's.")
+        comp = rec.for_movie(title, k)
+except UserError as e:
+    _shared.show_error(e)
+    st.stop()
+show_comparison(comp, k, rec.scann_params)

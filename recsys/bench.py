@@ -131,12 +131,15 @@ def _print(kind: str, out: dict, as_json: bool) -> None:
 
 
 def register(sub) -> None:
-    b = sub.add_parser("bench", help="benchmarks: train | eval | ann")
+    b = sub.add_parser("bench", help="benchmarks: train | eval | ann | scale")
     bs = b.add_subparsers(dest="bench", required=True, parser_class=sub._parser_class)
     for name, fn in (("train", bench_train), ("eval", bench_eval)):
         q = bs.add_parser(name)
         q.add_argument("--json", action="store_true")
         q.set_defaults(fn=lambda a, fn=fn, name=name: _print(name, fn(), a.json) or 0)
+    from .scale_bench import register as register_scale
+
+    register_scale(bs)
     try:
         from .ann_bench import register as register_ann
     except ImportError:

@@ -41,7 +41,8 @@ def _jsonable(o):
 def cmd_data(a) -> int:
     from . import data
 
-    ds = data.load(source=a.source, variant=a.variant, path=a.path)
+    source = "grouplens" if a.path and a.source == "auto" else a.source  # an explicit path is what the user wants
+    ds = data.load(source=source, variant=a.variant, path=a.path)
     sp = data.split(ds, a.split, a.fraction, a.seed)
     s = ds.summary()
     out = {**s, "train": int(len(sp.train)), "test": int(len(sp.test)), "split": a.split}
@@ -76,11 +77,14 @@ def add_config_flags(p: argparse.ArgumentParser, multi: bool = False) -> None:
     p.add_argument("--remove-accidental-hits", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--temperature", type=float)
     p.add_argument("--num-hard-negatives", type=int)
+    p.add_argument("--movie-bias", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--user-id-dropout", type=float)
 
 
 CONFIG_FLAGS = ["embedding_dim", "epochs", "optimizer", "learning_rate", "batch_size", "split", "seed",
                 "popularity_correction", "validation_fraction", "l2", "user_features", "movie_features",
-                "deep_layers", "remove_accidental_hits", "temperature", "num_hard_negatives"]
+                "deep_layers", "remove_accidental_hits", "temperature", "num_hard_negatives",
+                "movie_bias", "user_id_dropout"]
 
 
 def config_from_args(a, **override) -> cfg.TrainConfig:
@@ -123,10 +127,15 @@ def cmd_train(a) -> int:
     from . import evaluate, runs
 
     config = config_from_args(a)
-    run, reused = runs.train_or_load(config, callback=_Bar(config.epochs, a.json or a.quiet))
+    strategy = None
+    if a.strategy != "default" or a.cpu_devices is not None:  # before any other TensorFlow work
+        from . import distributed
+
+        strategy = distributed.make_strategy(a.strategy, a.cpu_devices)
+    run, reused = runs.train_or_load(config, callback=_Bar(config.epochs, a.json or a.quiet), strategy=strategy)
     out = {"run_id": run.run_id, "run_dir": str(run.path), "config": run.config.to_dict(),
            "history": run.history, "metrics": run.metrics, "seconds": run.seconds, "reused": reused,
-           "best_epoch": run.best_epoch}
+           "best_epoch": run.best_epoch, "strategy": run.strategy or "default"}
     text = (f"run {run.run_id} ({'loaded, trained before' if reused else 'trained'} in {run.seconds:.1f} s) "
             f"-> {run.path}\n{metrics_table(run.metrics)}\n{evaluate.read_result(run.metrics['model'], run.metrics['popularity'])}")
     _emit(out, a.json, text)
@@ -143,24 +152,38 @@ def cmd_recommend(a) -> int:
 
     if (a.user is None) == (a.movie is None):
         raise UserError("give exactly one of --user ID or --movie TITLE")
+    if not 1 <= a.k <= 100:  # before anything is loaded
+        raise UserError(f"k must be between 1 and 100, got {a.k}")
     run = runs.load(a.run)
     ds = train.load_dataset(run.config.variant)
-    rec = Recommender(run, ds)
-    if a.num_leaves or a.num_leaves_to_search or a.num_reordering_candidates:
-        p = rec.scann_params
-        params = ScannParams(num_leaves=a.num_leaves or p.num_leaves,
-                             num_leaves_to_search=a.num_leaves_to_search or p.num_leaves_to_search,
-                             num_reordering_candidates=a.num_reordering_candidates or p.num_reordering_candidates)
-        rec = Recommender(run, ds, params)
+    params = None
+    given = {"num_leaves": a.num_leaves, "num_leaves_to_search": a.num_leaves_to_search,
+             "num_reordering_candidates": a.num_reordering_candidates}
+    if any(v is not None for v in given.values()):  # 0 or a negative value is an error, not "default"
+        from .index import default_scann_params
+
+        defaults = default_scann_params(len(ds.titles)).to_dict()
+        params = ScannParams(**{**defaults, **{k: v for k, v in given.items() if v is not None}})
+        params.validate(len(ds.titles), a.k)
+    rec = Recommender(run, ds, params)
     comp = rec.for_user(a.user, a.k, a.exclude_seen) if a.user is not None else rec.for_movie(a.movie, a.k)
     strip = lambda rows: [{"rank": r["rank"], "movie_title": r["movie_title"], "score": r["score"],
                            "genres": r["genres"]} for r in rows]
     out = {"query": comp.query, "k": a.k, "overlap": comp.overlap, "latency_ms": {}}
+    if a.user is not None:  # what the Recommend page shows above the lists
+        prof = rec.profile(a.user)
+        out["profile"] = {**prof, "top_rated": prof["top_rated"].to_dict("records")}
+        header = (f"user {prof['user_id']}: {prof['age']}, {prof['gender']}, {prof['occupation']}, "
+                  f"{prof['ratings']} ratings")
+    else:
+        out["profile"] = rec.movie_profile(a.movie)
+        header = (f"{out['profile']['movie_title']}: {out['profile']['genres']}, {out['profile']['ratings']} ratings, "
+                  f"mean {out['profile']['mean_rating']:.2f}")
     for name in ("bruteforce", "scann"):
         if a.index in (name, "both"):
             out[name] = strip(getattr(comp, name))
             out["latency_ms"][name] = comp.latency_ms[name]
-    lines = []
+    lines = [header]
     for name in ("bruteforce", "scann"):
         if name in out:
             lines.append(f"{name} ({comp.latency_ms[name]:.2f} ms/query)")
@@ -200,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train (or reuse) a run and print top-K against popularity")
     add_config_flags(t)
+    t.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
+                   help="tf.distribute: mirrored = all local devices, multiworker = the cluster in TF_CONFIG")
+    t.add_argument("--cpu-devices", type=int, help="with --strategy mirrored: split the CPU into N logical devices")
     t.add_argument("--quiet", action="store_true")
     t.add_argument("--json", action="store_true")
     t.set_defaults(fn=cmd_train)
@@ -232,7 +258,31 @@ def _bench(sub):
     register(sub)
 
 
-_EXTENSIONS = [_bench]
+def _sweep(sub):
+    from .sweep import register
+
+    register(sub)
+
+
+def _export(sub):
+    from .export import register
+
+    register(sub)
+
+
+def _embeddings(sub):
+    from .projection import register
+
+    register(sub)
+
+
+def _report(sub):
+    from .report import register
+
+    register(sub)
+
+
+_EXTENSIONS = [_bench, _sweep, _export, _embeddings, _report]
 
 
 def main(argv=None) -> int:

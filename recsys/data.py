@@ -27,7 +27,6 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -96,8 +95,8 @@ class Dataset:
     def __post_init__(self):
         self.titles = np.array(sorted(self.movies["movie_title"].unique()), dtype=object)
         self.user_ids = np.array(sorted(self.users["user_id"].unique(), key=_id_key), dtype=object)
-        self.ratings["title_idx"] = _index_of(self.titles, self.ratings["movie_title"].to_numpy())
-        self.ratings["user_idx"] = _index_of(self.user_ids, self.ratings["user_id"].to_numpy())
+        self.ratings["title_idx"] = _index_of(self.titles, self.ratings["movie_title"])
+        self.ratings["user_idx"] = _index_of(self.user_ids, self.ratings["user_id"])
 
     @property
     def title_genres(self) -> pd.Series:
@@ -123,10 +122,21 @@ def _id_key(x: str):
     return (0, int(x), "") if str(x).isdigit() else (1, 0, str(x))
 
 
-def _index_of(vocab: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Position of each value in a vocabulary (vectorised dictionary lookup)."""
+def _index_of(vocab: np.ndarray, values) -> np.ndarray:
+    """Position of each value in a vocabulary (vectorised dictionary lookup).
+
+    A categorical column (large synthetic sets) is looked up once per category and its
+    integer codes are mapped, instead of hashing millions of strings.
+    """
     lookup = pd.Index(vocab)
-    idx = lookup.get_indexer(values)
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        per_category = lookup.get_indexer(values.cat.categories)
+        codes = values.cat.codes.to_numpy()
+        idx = np.where(codes >= 0, per_category[codes], -1)
+        values = values.to_numpy() if (idx < 0).any() else values
+    else:
+        values = np.asarray(values)
+        idx = lookup.get_indexer(values)
     if (idx < 0).any():
         raise UserError(f"{int((idx < 0).sum())} ratings refer to unknown ids, e.g. {values[idx < 0][0]!r}")
     return idx.astype(np.int32)
@@ -155,9 +165,17 @@ def _read_table(text: str, name: str, sep: str, columns: list[str], header_lines
     """Parse delimited text into string columns, checking every line's shape.
 
     Errors name the file, the 1-based line number and what was expected, so a user
-    with a damaged download knows exactly where to look.
+    with a damaged download knows exactly where to look. Windows line ends (CRLF) are
+    accepted; any other stray character stays inside its field, so one text line is
+    always one row. Numeric columns must hold finite numbers (whole ones for int columns).
     """
+    shown_sep = sep
+    text = text.replace("\r\n", "\n")
     if sep != "\t" and len(sep) > 1:
+        if "\t" in text:  # a tab would read as a separator once "::" becomes one
+            i = text[:text.index("\t")].count("\n")
+            if i >= header_lines:
+                raise UserError(f"{name}, line {i + 1}: unexpected tab character (fields are separated by {sep!r})")
         text = text.replace(sep, "\t")
         sep = "\t"
     lines = text.split("\n")
@@ -165,30 +183,65 @@ def _read_table(text: str, name: str, sep: str, columns: list[str], header_lines
         lines.pop()
     body = lines[header_lines:]
     if not body:
-        raise UserError(f"{name}: the file is empty (expected {len(columns)} {sep!r}-separated columns)")
+        raise UserError(f"{name}: the file is empty (expected {len(columns)} {shown_sep!r}-separated columns)")
     counts = np.fromiter((ln.count(sep) for ln in body), dtype=np.int64, count=len(body))
     bad = np.flatnonzero(counts != len(columns) - 1)
     if bad.size:
         i = int(bad[0])
         raise UserError(
             f"{name}, line {i + 1 + header_lines}: expected {len(columns)} columns "
-            f"({', '.join(columns)}) separated by {sep!r}, found {counts[i] + 1}: {body[i][:80]!r}"
+            f"({', '.join(columns)}) separated by {shown_sep!r}, found {counts[i] + 1}: {body[i][:80]!r}"
         )
-    frame = pd.read_csv(io.StringIO("\n".join(body)), sep=sep, header=None, names=columns, dtype=str,
-                        keep_default_na=False, quoting=3, engine="c")
-    for col, kind in (numeric or {}).items():
-        values = pd.to_numeric(frame[col], errors="coerce")
-        bad_rows = np.flatnonzero(values.isna().to_numpy())
-        if bad_rows.size:
-            i = int(bad_rows[0])
-            raise UserError(
-                f"{name}, line {i + 1 + header_lines}: {col} must be a number, found {frame[col].iloc[i]!r}"
-            )
-        frame[col] = values.astype(kind)
-    return frame
+    if len(columns) == 1:  # nothing to split: every line is the value
+        frame = pd.DataFrame({columns[0]: np.array(body, dtype=object)})
+    else:
+        frame = pd.read_csv(io.StringIO("\n".join(body)), sep=sep, header=None, names=columns, dtype=str,
+                            keep_default_na=False, na_filter=False, quoting=3, engine="c", lineterminator="\n",
+                            skip_blank_lines=False)
+    if len(frame) != len(body):  # the C reader saw other line breaks than ours: never guess
+        raise UserError(f"{name}: could not read the file line by line (found {len(frame)} rows in "
+                        f"{len(body)} lines); is it a MovieLens text file?")
+    if not numeric:
+        return frame
+    cols = list(numeric)  # all numeric columns converted in one go (per-column pandas calls are slow)
+    raw = frame[cols].to_numpy(dtype=object)
+    values = pd.to_numeric(pd.Series(raw.ravel(), dtype=object), errors="coerce").to_numpy(dtype=np.float64)
+    values = values.reshape(raw.shape)
+    whole = np.array([np.issubdtype(np.dtype(numeric[c]), np.integer) for c in cols])
+    with np.errstate(invalid="ignore"):
+        wrong = ~np.isfinite(values) | (whole & ((np.abs(values) > 2.0 ** 53) | (values != np.round(values))))
+    bad = np.argwhere(wrong)  # row-major: the first bad line, then its first bad column
+    if bad.size:
+        i, j = (int(x) for x in bad[0])
+        v = values[i, j]
+        what = "a number" if np.isnan(v) else "a finite number" if np.isinf(v) else "a whole number"
+        raise UserError(f"{name}, line {i + 1 + header_lines}: {cols[j]} must be {what}, found {raw[i, j]!r}")
+    out = {c: frame[c] for c in columns}
+    for j, c in enumerate(cols):
+        out[c] = values[:, j].astype(numeric[c])
+    return pd.DataFrame(out)
 
 
-def _finish_ratings(frame: pd.DataFrame) -> pd.DataFrame:
+def _check_unique(frame: pd.DataFrame, col: str, name: str, header_lines: int = 0) -> None:
+    """Ids of a catalog must be unique, or ratings could not be joined to one record."""
+    dup = frame[col].duplicated().to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        first = int(np.flatnonzero((frame[col] == frame[col].iloc[i]).to_numpy())[0])
+        raise UserError(f"{name}, line {i + 1 + header_lines}: {col} {frame[col].iloc[i]!r} appears again "
+                        f"(first on line {first + 1 + header_lines})")
+
+
+def _check_range(frame: pd.DataFrame, col: str, lo, hi, name: str, header_lines: int = 0) -> None:
+    values = frame[col].to_numpy()
+    bad = np.flatnonzero((values < lo) | (values > hi))
+    if bad.size:
+        i = int(bad[0])
+        raise UserError(f"{name}, line {i + 1 + header_lines}: {col} must be between {lo} and {hi}, found {values[i]}")
+
+
+def _finish_ratings(frame: pd.DataFrame, name: str, header_lines: int = 0) -> pd.DataFrame:
+    _check_range(frame, "user_rating", 0, 10, name, header_lines)  # MovieLens: 0.5 to 5 stars
     frame["user_rating"] = frame["user_rating"].astype(np.float32)
     frame["timestamp"] = frame["timestamp"].astype(np.int64)
     return frame[["user_id", "movie_id", "user_rating", "timestamp"]]
@@ -200,14 +253,22 @@ def parse_100k(u_data: str, u_item: str, u_user: str, origin: str = "ml-100k") -
                           numeric={"user_rating": float, "timestamp": np.int64})
     item_cols = ["movie_id", "movie_title", "release", "video", "url"] + [f"g{i}" for i in range(19)]
     items = _read_table(u_item, f"{origin}/u.item", "|", item_cols, numeric={f"g{i}": int for i in range(19)})
-    flags = items[[f"g{i}" for i in range(19)]].to_numpy(dtype=bool)
+    _check_unique(items, "movie_id", f"{origin}/u.item")
+    flags = items[[f"g{i}" for i in range(19)]].to_numpy()
+    bad = np.argwhere((flags != 0) & (flags != 1))
+    if bad.size:
+        i, j = (int(x) for x in bad[0])
+        raise UserError(f"{origin}/u.item, line {i + 1}: the {GENRES_100K[j]} flag must be 0 or 1, found {flags[i, j]}")
+    flags = flags.astype(bool)
     names = np.array(GENRES_100K, dtype=object)
     items["movie_genres"] = ["|".join(names[row]) for row in flags]
     movies = items[["movie_id", "movie_title", "movie_genres"]].copy()
     users = _read_table(u_user, f"{origin}/u.user", "|", ["user_id", "user_age", "user_gender",
                                                           "user_occupation", "user_zip_code"],
                         numeric={"user_age": int})
-    return _finish_ratings(ratings), movies, users
+    _check_unique(users, "user_id", f"{origin}/u.user")
+    _check_range(users, "user_age", 0, 200, f"{origin}/u.user")
+    return _finish_ratings(ratings, f"{origin}/u.data"), movies, users
 
 
 def parse_1m(ratings_dat: str, movies_dat: str, users_dat: str, origin: str = "ml-1m") -> tuple:
@@ -215,16 +276,19 @@ def parse_1m(ratings_dat: str, movies_dat: str, users_dat: str, origin: str = "m
     ratings = _read_table(ratings_dat, f"{origin}/ratings.dat", "::", ["user_id", "movie_id", "user_rating", "timestamp"],
                           numeric={"user_rating": float, "timestamp": np.int64})
     movies = _read_table(movies_dat, f"{origin}/movies.dat", "::", ["movie_id", "movie_title", "movie_genres"])
+    _check_unique(movies, "movie_id", f"{origin}/movies.dat")
     users = _read_table(users_dat, f"{origin}/users.dat", "::",
                         ["user_id", "user_gender", "user_age", "user_occupation", "user_zip_code"],
                         numeric={"user_age": int, "user_occupation": int})
+    _check_unique(users, "user_id", f"{origin}/users.dat")
+    _check_range(users, "user_age", 0, 200, f"{origin}/users.dat")
     occ = users["user_occupation"].to_numpy()
     if ((occ < 0) | (occ >= len(OCCUPATIONS_1M))).any():
         i = int(np.flatnonzero((occ < 0) | (occ >= len(OCCUPATIONS_1M)))[0])
         raise UserError(f"{origin}/users.dat, line {i + 1}: occupation must be a code 0-20, found {occ[i]}")
     users["user_occupation"] = np.array(OCCUPATIONS_1M, dtype=object)[occ]
     users = users[["user_id", "user_age", "user_gender", "user_occupation", "user_zip_code"]]
-    return _finish_ratings(ratings), movies, users
+    return _finish_ratings(ratings, f"{origin}/ratings.dat"), movies, users
 
 
 def parse_packaged(inter: str, item: str, user: str, origin: str = PACKAGED_WHEEL) -> tuple:
@@ -236,15 +300,19 @@ def parse_packaged(inter: str, item: str, user: str, origin: str = PACKAGED_WHEE
     "Land Before Time III: ... (1995) (V)" keeps "(1995)" in the title with year "V".
     """
     ratings = _read_table(inter, f"{origin}:ml-100k.inter", "\t", ["user_id", "movie_id", "user_rating", "timestamp"],
-                          header_lines=1, numeric={"user_rating": float, "timestamp": float})
+                          header_lines=1, numeric={"user_rating": float, "timestamp": np.int64})
     items = _read_table(item, f"{origin}:ml-100k.item", "\t", ["movie_id", "title", "year", "genres"], header_lines=1)
+    _check_unique(items, "movie_id", f"{origin}:ml-100k.item", 1)
     unknown = items["title"].isin(["unkonwn", "unknown"])
     items["movie_title"] = np.where(unknown, "unknown", items["title"] + " (" + items["year"] + ")")
     items["movie_genres"] = items["genres"].str.replace(" ", "|", regex=False)
     users = _read_table(user, f"{origin}:ml-100k.user", "\t",
                         ["user_id", "user_age", "user_gender", "user_occupation", "user_zip_code"],
                         header_lines=1, numeric={"user_age": int})
-    return _finish_ratings(ratings), items[["movie_id", "movie_title", "movie_genres"]], users
+    _check_unique(users, "user_id", f"{origin}:ml-100k.user", 1)
+    _check_range(users, "user_age", 0, 200, f"{origin}:ml-100k.user", 1)
+    return (_finish_ratings(ratings, f"{origin}:ml-100k.inter", 1), items[["movie_id", "movie_title", "movie_genres"]],
+            users)
 
 
 # ----------------------------------------------------------------------------- sources
@@ -392,19 +460,35 @@ def _cache_read(folder: Path) -> Dataset | None:
 
 
 def _cache_write(folder: Path, ds: Dataset) -> None:
-    """Write to a temporary folder and rename it into place: complete or absent, never half."""
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+    """Write to a temporary folder and rename it into place: complete or absent, never half.
+
+    A kill at any moment leaves the old cache, no cache or the new one (plus at worst a
+    hidden ``.tmp-*`` folder, removed by a later write once it is an hour old): an old copy
+    is renamed away in one step, never deleted file by file where a reader could find it.
+    The cache only saves time, so failing to write it is not an error.
+    """
+    from . import atomic
+
+    atomic.clean_leftovers(folder.parent)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+    except OSError:
+        return
     try:
         ds.ratings[RATING_COLUMNS].to_parquet(tmp / "ratings.parquet", index=False)
         ds.movies.to_parquet(tmp / "movies.parquet", index=False)
         ds.users.to_parquet(tmp / "users.parquet", index=False)
         (tmp / "meta.json").write_text(json.dumps({"version": CACHE_VERSION, "source": ds.source,
                                                    "variant": ds.variant, "written": time.time()}))
+        atomic.fsync_tree(tmp)
         if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-        os.rename(tmp, folder)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
+            atomic.discard(folder)
+        try:
+            os.rename(tmp, folder)
+        except OSError:  # another process renamed its copy into place meanwhile: keep that one
+            atomic.discard(tmp)
+    except Exception:
+        atomic.discard(tmp)
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -496,6 +580,12 @@ def split(ds: Dataset, kind: str = "random", fraction: float = 0.8, seed: int = 
     order; the first ``fraction`` trains. ``temporal``: the earliest ``fraction`` of
     ratings by timestamp train and the rest test, as in a real deployment where the
     model never sees the future.
+
+    Above ``TF_SHUFFLE_MAX`` ratings (more than MovieLens 1M) the random order comes from
+    numpy's ``permutation`` instead: TensorFlow's shuffle buffer costs ~300 bytes and
+    several microseconds per rating (3 GB and minutes for 10M), numpy's 8 bytes and a
+    fraction of a second. Both are seeded and reproducible; only the small sets need the
+    tutorial's exact order.
     """
     if kind not in SPLITS:
         raise UserError(f"unknown split {kind!r}; choose one of {', '.join(SPLITS)}")
@@ -503,11 +593,16 @@ def split(ds: Dataset, kind: str = "random", fraction: float = 0.8, seed: int = 
         raise UserError(f"split fraction must be between 0 and 1, got {fraction}")
     n = len(ds.ratings)
     n_train = int(round(n * fraction))
-    if kind == "random":
+    if kind == "random" and n > TF_SHUFFLE_MAX:
+        order = np.random.default_rng(seed).permutation(n)
+    elif kind == "random":
         order = _tf_shuffle_order(n, seed)
     else:
         order = np.argsort(ds.ratings["timestamp"].to_numpy(), kind="stable")
     return Split(train=order[:n_train], test=order[n_train:], kind=kind, seed=seed, fraction=fraction)
+
+
+TF_SHUFFLE_MAX = 2_000_000
 
 
 def _tf_shuffle_order(n: int, seed: int) -> np.ndarray:

@@ -23,25 +23,58 @@ from .config import KS
 
 
 def ranks(user_vectors: np.ndarray, movie_vectors: np.ndarray, users: np.ndarray, movies: np.ndarray,
-          seen: np.ndarray | None = None, batch: int = 4096, dtype=np.float32) -> np.ndarray:
+          seen=None, batch: int = 4096, dtype=np.float32) -> np.ndarray:
     """Rank of each test pair's true movie among all movies (0 = top).
 
     user_vectors: [U, d]; movie_vectors: [C, d]; users, movies: [N] indices of the test pairs.
-    seen: optional [U, C] boolean matrix of movies to remove from each user's candidates
-    (the true movie itself is never removed).
+    seen: optional [U, C] movies to remove from each user's candidates, as a dense boolean
+    array or a sparse matrix (``seen_matrix``); the true movie itself is never removed.
     """
-    out = np.empty(len(users), dtype=np.int64)
+    if seen is None:
+        return ranks_both(user_vectors, movie_vectors, users, movies, None, batch, dtype)[0]
+    return ranks_both(user_vectors, movie_vectors, users, movies, seen, batch, dtype)[1]
+
+
+def ranks_both(user_vectors, movie_vectors, users, movies, seen=None, batch: int = 4096,
+               dtype=np.float32) -> tuple[np.ndarray, np.ndarray | None]:
+    """Ranks among all movies and among the movies not seen, from one pass over the scores.
+
+    The filtered rank is the plain rank minus the seen movies that score strictly higher,
+    so both come from the same [rows, C] score block. Rows are processed in blocks of at
+    most ~16M scores, so memory stays flat however large the catalog: the cost is
+    linear in the number of test pairs times the catalog size.
+    """
+    n_movies = len(movie_vectors)
+    batch = max(1, min(batch, (1 << 24) // max(n_movies, 1)))
+    plain = np.empty(len(users), dtype=np.int64)
+    filtered = None if seen is None else np.empty(len(users), dtype=np.int64)
+    sparse = seen is not None and _is_sparse(seen)
     movie_t = np.ascontiguousarray(movie_vectors.T, dtype=dtype)
     for start in range(0, len(users), batch):
         u = users[start:start + batch]
         m = movies[start:start + batch]
+        rows = np.arange(len(u))
         scores = user_vectors[u].astype(dtype) @ movie_t             # [b, C]
-        true = scores[np.arange(len(u)), m][:, None]
+        true = scores[rows, m][:, None]
         higher = scores > true
-        if seen is not None:
-            higher &= ~seen[u]
-        out[start:start + batch] = higher.sum(axis=1)
-    return out
+        plain[start:start + batch] = higher.sum(axis=1)
+        if seen is None:
+            continue
+        if sparse:  # seen movies scoring above the true one, counted from the sparse rows
+            sub = seen[u]
+            row_of = np.repeat(rows, np.diff(sub.indptr))
+            hits = higher[row_of, sub.indices]
+            filtered[start:start + batch] = plain[start:start + batch] - np.bincount(
+                row_of[hits], minlength=len(u))
+        else:
+            filtered[start:start + batch] = (higher & ~seen[u]).sum(axis=1)
+    return plain, filtered
+
+
+def _is_sparse(x) -> bool:
+    import scipy.sparse
+
+    return scipy.sparse.issparse(x)
 
 
 def accuracy_at(rank: np.ndarray, ks=KS) -> dict:
@@ -49,19 +82,26 @@ def accuracy_at(rank: np.ndarray, ks=KS) -> dict:
     return {f"top_{k}": float(np.mean(rank < k)) if len(rank) else 0.0 for k in ks}
 
 
-def seen_matrix(n_users: int, n_movies: int, users: np.ndarray, movies: np.ndarray) -> np.ndarray:
-    """[U, C] boolean: True where the user rated the movie (in the given, training, pairs)."""
-    seen = np.zeros((n_users, n_movies), dtype=bool)
-    seen[users, movies] = True
+def seen_matrix(n_users: int, n_movies: int, users: np.ndarray, movies: np.ndarray):
+    """[U, C] sparse boolean (CSR): True where the user rated the movie (in the given pairs).
+
+    Sparse because a dense users x movies matrix grows with the *product* of the two
+    (162k x 59k = 10 GB for MovieLens 25M) while the ratings grow only with their number.
+    ``seen[u, m]`` and ``seen[user_rows]`` (rows as CSR) work as on a dense array.
+    """
+    import scipy.sparse
+
+    users = np.asarray(users, dtype=np.int64)
+    movies = np.asarray(movies, dtype=np.int64)
+    seen = scipy.sparse.csr_array((np.ones(len(users), dtype=bool), (users, movies)), shape=(n_users, n_movies))
+    seen.sum_duplicates()  # one entry per (user, movie), sorted: rows are sets
     return seen
 
 
 def evaluate(user_vectors, movie_vectors, test_users, test_movies, seen, ks=KS) -> dict:
     """Both metric variants for a model: ``{"test": {...}, "test_filtered": {...}}``."""
-    return {
-        "test": accuracy_at(ranks(user_vectors, movie_vectors, test_users, test_movies), ks),
-        "test_filtered": accuracy_at(ranks(user_vectors, movie_vectors, test_users, test_movies, seen), ks),
-    }
+    plain, filtered = ranks_both(user_vectors, movie_vectors, test_users, test_movies, seen)
+    return {"test": accuracy_at(plain, ks), "test_filtered": accuracy_at(filtered, ks)}
 
 
 def popularity_scores(train_movies: np.ndarray, n_movies: int) -> np.ndarray:
@@ -79,15 +119,30 @@ def popularity(train_movies, test_users, test_movies, seen, n_users: int, n_movi
     """The popularity baseline's metrics, both variants, on the same test pairs.
 
     It is the two-tower evaluation with every user vector equal to [1] and movie vectors
-    equal to [popularity score], so exactly the same ranking code runs.
+    equal to [popularity score]. Since every user gets the same list, a movie's rank is
+    simply the number of movies with a higher score (one sort), and the filtered rank
+    subtracts the user's seen movies that score higher: the cost grows with the test
+    pairs and the seen lists, not with test pairs x catalog. Equal to ``ranks`` on those
+    vectors, pair for pair.
     """
-    movie_vectors = popularity_scores(train_movies, n_movies)[:, None]
-    user_vectors = np.ones((n_users, 1))
-    args = (user_vectors, movie_vectors, test_users, test_movies)
-    return {
-        "test": accuracy_at(ranks(*args, dtype=np.float64), ks),
-        "test_filtered": accuracy_at(ranks(*args, seen, dtype=np.float64), ks),
-    }
+    scores = popularity_scores(train_movies, n_movies)
+    ascending = np.sort(scores)
+    higher = n_movies - np.searchsorted(ascending, scores, side="right")  # movies scoring strictly higher
+    plain = higher[test_movies].astype(np.int64)
+    if not _is_sparse(seen):
+        import scipy.sparse
+
+        seen = scipy.sparse.csr_array(np.asarray(seen, dtype=bool))
+    filtered = plain.copy()
+    step = max(1, (1 << 24) // max(1, int(seen.nnz / max(seen.shape[0], 1)) + 1))
+    for start in range(0, len(test_users), step):
+        u = test_users[start:start + step]
+        m = test_movies[start:start + step]
+        sub = seen[u]
+        row_of = np.repeat(np.arange(len(u)), np.diff(sub.indptr))
+        above = scores[sub.indices] > scores[m][row_of]
+        filtered[start:start + step] -= np.bincount(row_of[above], minlength=len(u))
+    return {"test": accuracy_at(plain, ks), "test_filtered": accuracy_at(filtered, ks)}
 
 
 def read_result(model: dict, baseline: dict, variant: str = "test") -> str:

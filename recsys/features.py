@@ -18,13 +18,30 @@ AGE_BUCKETS = [1, 18, 25, 35, 45, 50, 56]  # MovieLens' (and TFDS's) age groups
 
 
 def user_tables(ds: Dataset) -> dict:
-    """age bucket, gender and occupation code of each user (row = user index)."""
+    """age bucket, gender, occupation code and join time of each user (row = user index).
+
+    ``joined`` is when the user signed up, as a number from 0 (the first rating in the data)
+    to 1 (the last); MovieLens has no sign-up date, so the user's first rating stands in for
+    it. Like age, it is known the moment a user exists, and it lets the model learn what
+    recent newcomers watch, which is what a brand-new user on the temporal split will watch.
+    """
     users = ds.users.set_index("user_id").loc[ds.user_ids]
     age = np.searchsorted(AGE_BUCKETS, users["user_age"].to_numpy(), side="right").astype(np.int32)
     gender = (users["user_gender"].to_numpy() == "M").astype(np.int32) + 1
     occupation = pd.Categorical(users["user_occupation"]).codes.astype(np.int32) + 1
     pad = lambda a: np.concatenate([a, [0]]).astype(np.int32)
-    return {"age": pad(age), "gender": pad(gender), "occupation": pad(occupation)}
+    return {"age": pad(age), "gender": pad(gender), "occupation": pad(occupation), "joined": joined(ds)}
+
+
+def joined(ds: Dataset) -> np.ndarray:
+    """[U + 1, 1] float32: each user's first rating time scaled to [0, 1] (last row: unknown user, 0)."""
+    r = ds.ratings
+    t = r["timestamp"].to_numpy().astype(np.float64)
+    first = np.full(len(ds.user_ids), np.inf)
+    np.minimum.at(first, r["user_idx"].to_numpy(), t)
+    first[~np.isfinite(first)] = t.min()  # a user without ratings: as early as the data
+    scaled = (first - t.min()) / max(t.max() - t.min(), 1.0)
+    return np.concatenate([scaled, [0.0]]).astype(np.float32)[:, None]
 
 
 def movie_tables(ds: Dataset, max_words: int = 12) -> dict:

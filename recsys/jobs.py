@@ -46,6 +46,7 @@ class Job:
     started: float = 0.0
     finished: float = 0.0
     watchers: set = field(default_factory=set)
+    stopping: bool = False           # cancelled while training: stops at the next batch, joins nobody
     ds: object = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -69,6 +70,7 @@ class _Progress(train.Callback):
         with self.job._lock:
             self.job.epoch, self.job.step, self.job.steps, self.job.loss = epoch, step, steps, loss
             if not self.job.watchers:
+                self.job.stopping = True
                 raise Cancelled()
 
     def on_epoch(self, record):
@@ -95,8 +97,9 @@ class JobQueue:
             live = self._jobs.get(rid)
             if live is not None and not live.done:
                 with live._lock:
-                    live.watchers.add(watcher)
-                return live
+                    if not live.stopping:  # a job already giving up is not joined: a new one queues
+                        live.watchers.add(watcher)
+                        return live
             saved = runs.find(config, ds, self.root)
             if saved is not None:
                 job = Job(rid, config, state="done", run=saved, reused=True, history=list(saved.history),
@@ -107,6 +110,19 @@ class JobQueue:
             self._order.append(rid)
             self._dispatch()
             return job
+
+    def live(self, run_id: str) -> Job | None:
+        """The queued or training job of this run id, if any (what a new request for it would join)."""
+        with self._lock:
+            job = self._jobs.get(run_id)
+            return job if job is not None and not job.done else None
+
+    def ahead(self, job: Job) -> int:
+        """How many jobs will train before this one starts: those training, plus those queued before it."""
+        with self._lock:
+            if job.state != "queued" or job.run_id not in self._order:
+                return 0
+            return self._running + self._order.index(job.run_id)
 
     def position(self, job: Job) -> int:
         """0 while training, n when n jobs are ahead in the queue (1 = next)."""
@@ -152,7 +168,8 @@ class JobQueue:
     def _finish(self, job: Job, state: str) -> None:  # called with self._lock held
         with job._lock:
             job.state, job.finished = state, time.time()
-        self._jobs.pop(job.run_id, None)
+        if self._jobs.get(job.run_id) is job:  # not a newer job for the same config
+            del self._jobs[job.run_id]
 
     def wait(self, job: Job, timeout: float | None = None, poll: float = 0.05) -> Job:
         """Block until the job ends (for the CLI and tests; pages poll instead)."""

@@ -17,6 +17,17 @@ same loss with a log-count per distinct movie c (n_c = how often c is in the bat
 multiply-adds than the tutorial's), with the same options as ``Retrieval``: temperature,
 log-Q sampling-bias correction, accidental-hit removal (hard-negative mining falls back to
 the plain B x B form).
+
+Two levers beyond the tutorial live in the towers (see ``TrainConfig``):
+
+- ``movie_bias``: a learned number b_m per movie, started at log P(movie), added to every
+  score. It is folded into the vectors (users end in 1, movies in b_m), so retrieval is still
+  one dot product and any index serves it.
+- ``user_id_dropout``: in each batch some users are trained without their id vector, as if
+  never seen, so the towers learn what to recommend to a stranger from the bias and the
+  user's features alone. With either lever the user ids start at zero, so a user with no
+  training rating *is* that stranger (with Keras' random start it would get noise).
+  Id dropout needs ``movie_bias`` or ``user_features``: a stranger with neither is all zeros.
 """
 from __future__ import annotations
 
@@ -76,9 +87,14 @@ class Tower(tf.keras.Model):
     lookup tables inside the tower and the tower's input stays a batch of integer ids.
     """
 
-    def __init__(self, vocab_size: int, dim: int, tables: dict | None = None, deep_layers=(), name=None):
+    def __init__(self, vocab_size: int, dim: int, tables: dict | None = None, deep_layers=(), name=None,
+                 zero_init: bool = False, id_dropout: float = 0.0):
         super().__init__(name=name)
-        self.id_embedding = tf.keras.layers.Embedding(vocab_size + 1, dim, name="id")  # last row: unknown id
+        # Keras' default is uniform(-0.05, 0.05). Zeros: an id that is never trained (a user with no
+        # training ratings) keeps the zero vector, the "stranger" that id dropout trains for.
+        self.id_embedding = tf.keras.layers.Embedding(vocab_size + 1, dim, name="id",  # last row: unknown id
+                                                      embeddings_initializer="zeros" if zero_init else "uniform")
+        self.id_dropout = id_dropout
         self.tables = {k: tf.constant(v) for k, v in (tables or {}).items()}
         self.feature_layers = {}
         for key, table in self.tables.items():
@@ -91,8 +107,12 @@ class Tower(tf.keras.Model):
         self.mlp = [tf.keras.layers.Dense(h, activation="relu") for h in deep_layers]
         self.out = tf.keras.layers.Dense(dim, name="projection") if (self.tables or deep_layers) else None
 
-    def call(self, ids):
-        parts = [self.id_embedding(ids)]
+    def call(self, ids, training=None):
+        emb = self.id_embedding(ids)
+        if training and self.id_dropout:  # hide the id of some users: they must be described without it
+            keep = tf.cast(tf.random.uniform(tf.shape(ids)) >= self.id_dropout, emb.dtype)
+            emb = emb * keep[:, None]
+        parts = [emb]
         for key, table in self.tables.items():
             value = tf.gather(table, ids)
             emb = self.feature_layers[key](value)
@@ -113,10 +133,21 @@ class TwoTowerModel(tfrs.Model):
                  user_tables=None, movie_tables=None):
         super().__init__()
         self.config = config
+        stranger = config.movie_bias or config.user_id_dropout > 0  # levers for users with no ratings
         self.user_model = Tower(n_users, config.embedding_dim, user_tables if config.user_features else None,
-                                config.deep_layers, name="user_model")
+                                config.deep_layers, name="user_model", zero_init=stranger,
+                                id_dropout=config.user_id_dropout)
         self.movie_model = Tower(n_titles, config.embedding_dim, movie_tables if config.movie_features else None,
                                  config.deep_layers, name="movie_model")
+        self.movie_bias = None
+        if config.movie_bias:  # starts at log P(movie): "recommend what is popular", then learns
+            prior = np.zeros(n_titles + 1, np.float32)
+            if candidate_probability is not None:
+                prior[:n_titles] = np.log(np.clip(candidate_probability, 1e-6, 1.0))
+            prior[n_titles] = np.log(1e-6)  # the unknown title
+            self.movie_bias = tf.keras.layers.Embedding(
+                n_titles + 1, 1, embeddings_initializer=tf.keras.initializers.Constant(prior[:, None]),
+                name="movie_bias")
         self.task = InBatchSoftmax(
             temperature=config.temperature if config.temperature != 1.0 else None,
             remove_accidental_hits=config.remove_accidental_hits,
@@ -125,19 +156,30 @@ class TwoTowerModel(tfrs.Model):
         self.candidate_probability = (tf.constant(candidate_probability, tf.float32)
                                       if config.popularity_correction else None)
 
+    def towers(self, users, movies, training=False):
+        """Vectors of the given user and movie ids; with ``movie_bias`` each gets one more number.
+
+        The bias b_m is folded into the dot product: user vectors end in 1, movie vectors in
+        b_m, so u . m + b_m is still a plain dot product that any nearest-neighbour index serves.
+        """
+        queries, candidates = self.user_model(users, training=training), self.movie_model(movies, training=training)
+        if self.movie_bias is None:
+            return queries, candidates, queries, candidates
+        ones = tf.ones_like(queries[:, :1])
+        return (tf.concat([queries, ones], axis=1), tf.concat([candidates, self.movie_bias(movies)], axis=1),
+                queries, candidates)
+
     def compute_loss(self, features, training=False):
         users, user_index = tf.unique(features["user_idx"])
         movies, movie_index = tf.unique(features["title_idx"])
-        queries = self.user_model(users)
-        candidates = self.movie_model(movies)
+        queries, candidates, q_raw, c_raw = self.towers(users, movies, training)
         probability = None if self.candidate_probability is None else tf.gather(self.candidate_probability, movies)
         loss = self.task(queries, candidates, user_index, movie_index, probability)
         if self.config.l2:
-            loss += self.config.l2 * (tf.reduce_sum(tf.square(queries)) + tf.reduce_sum(tf.square(candidates)))
+            loss += self.config.l2 * (tf.reduce_sum(tf.square(q_raw)) + tf.reduce_sum(tf.square(c_raw)))
         return loss
 
     def vectors(self, n_users: int, n_titles: int) -> tuple[np.ndarray, np.ndarray]:
         """All user vectors [U, d] and all movie vectors [C, d], for evaluation and indexes."""
-        users = self.user_model(tf.range(n_users)).numpy()
-        movies = self.movie_model(tf.range(n_titles)).numpy()
-        return users, movies
+        users, movies, _, _ = self.towers(tf.range(n_users), tf.range(n_titles))
+        return users.numpy(), movies.numpy()

@@ -56,6 +56,13 @@ class Recommender:
                 "occupation": first.user_occupation, "ratings": int(len(r)),
                 "top_rated": top[["movie_title", "user_rating", "movie_genres"]].reset_index(drop=True)}
 
+    def movie_profile(self, title: str) -> dict:
+        """A movie's genres, how many ratings it got and their mean (stars)."""
+        m = self.title_index(title)
+        r = self.ds.ratings.loc[self.ds.ratings["title_idx"] == m, "user_rating"]
+        return {"movie_title": str(self.ds.titles[m]), "genres": str(self._genres[m]).replace("|", ", "),
+                "ratings": int(len(r)), "mean_rating": float(r.mean()) if len(r) else float("nan")}
+
     # ------------------------------------------------------------------ queries
     def _check_k(self, k: int) -> int:
         if not isinstance(k, (int, np.integer)) or not 1 <= k <= 100:

@@ -8,6 +8,10 @@ is either complete or absent, whatever kills the process.
 
 The run id is a hash of the config and the dataset, so asking for the same settings and
 seed again finds the earlier run instead of retraining.
+
+Listing is defensive: a folder that is not a complete run (damaged, foreign, copied under
+another name) is skipped with a warning, and hidden leftovers of killed processes older than
+an hour are removed (see ``atomic.py``).
 """
 from __future__ import annotations
 
@@ -16,14 +20,16 @@ import json
 import logging
 import os
 import platform
-import shutil
+import re
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import atomic
 from .config import TrainConfig
 from .errors import UserError
 from .home import runs_dir
@@ -32,9 +38,16 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 
 
-def run_id(config: TrainConfig, data_tag: str) -> str:
-    """Hash of (config incl. seed, dataset): equal settings on equal data share an id."""
-    blob = json.dumps({"config": config.to_dict(), "data": data_tag}, sort_keys=True)
+def run_id(config: TrainConfig, data_tag: str, strategy: str = "") -> str:
+    """Hash of (config incl. seed, dataset): equal settings on equal data share an id.
+
+    ``strategy`` (e.g. ``"mirrored x2"``, see distributed.py) is part of the hash when set:
+    replicas see fewer in-batch negatives, so it is a different training.
+    """
+    key = {"config": config.identity(), "data": data_tag}
+    if strategy:
+        key["strategy"] = strategy
+    blob = json.dumps(key, sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
@@ -56,6 +69,7 @@ class Run:
     data: str
     path: Path
     versions: dict
+    strategy: str = ""
 
     _vectors: tuple | None = None
 
@@ -63,8 +77,11 @@ class Run:
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(user_vectors [U, d], movie_vectors [C, d]), read on first use."""
         if self._vectors is None:
-            with np.load(self.path / "vectors.npz") as z:
-                self._vectors = (z["user_vectors"], z["movie_vectors"])
+            try:
+                with np.load(self.path / "vectors.npz") as z:
+                    self._vectors = (z["user_vectors"], z["movie_vectors"])
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+                raise UserError(f"run {self.run_id}: vectors.npz is damaged ({type(e).__name__}: {e})") from None
         return self._vectors
 
     def label(self) -> str:
@@ -72,90 +89,142 @@ class Run:
         return f"{self.config.label()} · top-100 {top:.3f}"
 
     def summary(self) -> dict:
-        return {"run_id": self.run_id, "config": self.config.to_dict(), "metrics": self.metrics,
-                "seconds": self.seconds, "created": self.created, "data": self.data}
+        out = {"run_id": self.run_id, "config": self.config.to_dict(), "metrics": self.metrics,
+               "seconds": self.seconds, "created": self.created, "data": self.data}
+        if self.strategy:
+            out["strategy"] = self.strategy
+        return out
 
 
 def _versions() -> dict:
-    import tensorflow as tf
-    import tensorflow_recommenders as tfrs
+    """Library versions, from the installed packages' metadata (saving needs no TensorFlow)."""
+    from importlib import metadata
 
-    return {"python": platform.python_version(), "tensorflow": tf.__version__,
-            "tensorflow_recommenders": tfrs.__version__, "numpy": np.__version__}
+    def version(name):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return {"python": platform.python_version(), "tensorflow": version("tensorflow"),
+            "tensorflow_recommenders": version("tensorflow-recommenders"), "numpy": np.__version__}
 
 
 def save(result, ds, root: Path | None = None) -> Run:
-    """Save a ``TrainResult`` atomically; returns the saved ``Run``."""
+    """Save a ``TrainResult`` atomically; returns the saved ``Run``.
+
+    Everything is written into a hidden ``.tmp-*`` folder, flushed, and renamed into place
+    in one step, so a kill at any moment leaves either the complete run or no run. If
+    another process saved the same run id meanwhile, its copy is kept and ours dropped.
+    """
     root = Path(root or runs_dir())
-    rid = run_id(result.config, data_tag(ds))
+    strategy = getattr(result, "strategy", "") or ""
+    rid = run_id(result.config, data_tag(ds), strategy)
     final = root / rid
     meta = {
         "format": FORMAT, "run_id": rid, "config": result.config.to_dict(), "history": result.history,
         "metrics": result.metrics, "seconds": result.seconds, "best_epoch": result.best_epoch,
         "created": time.time(), "data": data_tag(ds), "versions": _versions(),
     }
+    if strategy:
+        meta["strategy"] = strategy
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{rid}-", dir=root))
     try:
         np.savez(tmp / "vectors.npz", user_vectors=result.user_vectors, movie_vectors=result.movie_vectors)
         if result.model is not None:
             result.model.save_weights(str(tmp / "weights" / "ckpt"))
-        (tmp / "run.json").write_text(json.dumps(meta, indent=1))
-        _fsync_dir(tmp)
-        if final.exists():  # the same config was saved meanwhile: keep the one already there
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
+        (tmp / "run.json").write_text(json.dumps(meta, indent=1))  # written last: its presence means done
+        atomic.fsync_tree(tmp)
+        try:
             os.rename(tmp, final)
+        except OSError:
+            if not final.exists():
+                raise
+            atomic.discard(tmp)  # the same config was saved meanwhile: keep the one already there
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        atomic.discard(tmp)
         raise
     return load(rid, root)
 
 
-def _fsync_dir(path: Path) -> None:
-    for p in list(path.iterdir()) + [path]:
-        try:
-            fd = os.open(p, os.O_RDONLY)
-            os.fsync(fd)
-            os.close(fd)
-        except OSError:
-            pass
+_RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def load(rid: str, root: Path | None = None) -> Run:
     """Load a saved run by id (or a unique id prefix); ``UserError`` if there is none."""
     root = Path(root or runs_dir())
+    rid = str(rid).strip()
+    if not _RUN_ID.fullmatch(rid):
+        raise UserError(f"{rid!r} is not a run id (see `python -m recsys runs`)")
     path = root / rid
     if not (path / "run.json").exists():
-        matches = [p for p in root.glob(f"{rid}*") if p.is_dir() and not p.name.startswith(".")] if rid else []
+        matches = [p for p in root.iterdir() if p.name.startswith(rid) and p.is_dir()
+                   and not p.name.startswith(".")] if root.exists() else []
         if len(matches) != 1:
             raise UserError(f"no saved run {rid!r} (see `python -m recsys runs`)")
         path = matches[0]
+    return _load_dir(path)
+
+
+def _load_dir(path: Path) -> Run:
+    """Read one run folder, checking that it is complete: ``UserError`` says what is wrong."""
     try:
         meta = json.loads((path / "run.json").read_text())
-        return Run(run_id=meta["run_id"], config=TrainConfig.from_dict(meta["config"]), history=meta["history"],
-                   metrics=meta["metrics"], seconds=meta["seconds"], best_epoch=meta["best_epoch"],
-                   created=meta["created"], data=meta["data"], path=path, versions=meta.get("versions", {}))
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise UserError(f"run {path.name} is damaged ({type(e).__name__}: {e})")
+        if not isinstance(meta, dict):
+            raise TypeError("run.json does not hold an object")
+        if meta["run_id"] != path.name:
+            raise ValueError(f"run.json belongs to run {meta['run_id']!r}, not to this folder")
+        for variant in ("test", "test_filtered"):
+            for who in ("model", "popularity"):
+                float(meta["metrics"][who][variant]["top_100"])
+        try:
+            with zipfile.ZipFile(path / "vectors.npz") as z:  # reads the zip's directory only
+                missing = {"user_vectors.npy", "movie_vectors.npy"} - set(z.namelist())
+        except (OSError, zipfile.BadZipFile) as e:
+            raise ValueError(f"vectors.npz is unreadable ({e})") from None
+        if missing:
+            raise KeyError(f"vectors.npz lacks {', '.join(sorted(missing))}")
+        config = TrainConfig.from_dict(meta["config"]).validate()
+        return Run(run_id=meta["run_id"], config=config, history=list(meta["history"]),
+                   metrics=meta["metrics"], seconds=float(meta["seconds"]), best_epoch=int(meta["best_epoch"]),
+                   created=float(meta["created"]), data=str(meta["data"]), path=path,
+                   versions=meta.get("versions", {}), strategy=str(meta.get("strategy", "")))
+    except UserError as e:
+        raise UserError(f"run {path.name} is damaged ({e})") from None
+    except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as e:
+        raise UserError(f"run {path.name} is damaged ({type(e).__name__}: {e})") from None
 
 
-def find(config: TrainConfig, ds, root: Path | None = None) -> Run | None:
+def find(config: TrainConfig, ds, root: Path | None = None, strategy: str = "") -> Run | None:
     """The saved run with exactly these settings on this data, if any."""
+    root = Path(root or runs_dir())
+    path = root / run_id(config, data_tag(ds), strategy)
+    if not path.is_dir():
+        return None
     try:
-        return load(run_id(config, data_tag(ds)), root)
-    except UserError:
+        return _load_dir(path)
+    except UserError as e:
+        log.warning("ignoring %s: %s", path, e)
         return None
 
 
 def list_runs(root: Path | None = None) -> list[Run]:
-    """All complete runs, newest first; damaged or foreign folders are skipped with a warning."""
+    """All complete runs, newest first; damaged or foreign folders are skipped with a warning.
+
+    Hidden folders are never runs: ``.tmp-*`` are being written (or were, by a killed
+    process; those older than an hour are removed here) and ``.del-*`` are being deleted.
+    """
     root = Path(root or runs_dir())
+    atomic.clean_leftovers(root)
     out = []
     for p in root.iterdir() if root.exists() else []:
-        if not p.is_dir() or p.name.startswith("."):
+        if p.name.startswith("."):
+            continue
+        if not p.is_dir():
+            log.warning("skipping %s: not a run folder", p)
             continue
         try:
-            out.append(load(p.name, root))
+            out.append(_load_dir(p))
         except UserError as e:
             log.warning("skipping %s: %s", p, e)
     return sorted(out, key=lambda r: r.created, reverse=True)
@@ -163,19 +232,57 @@ def list_runs(root: Path | None = None) -> list[Run]:
 
 def delete(rid: str, root: Path | None = None) -> None:
     run = load(rid, root)
-    trash = run.path.with_name(f".del-{run.path.name}-{os.getpid()}")
-    os.rename(run.path, trash)  # disappears from listings at once, then is removed
-    shutil.rmtree(trash, ignore_errors=True)
+    atomic.discard(run.path)  # renamed away first: it disappears from listings at once
 
 
-def train_or_load(config: TrainConfig, ds=None, callback=None, root: Path | None = None) -> tuple[Run, bool]:
-    """The saved run for this config if there is one (reused=True), else train and save it."""
+def table(items: list[Run], k: int = 100):
+    """Saved runs side by side (a pandas frame, one row per run): the Compare page's table.
+
+    Settings, test top-``k`` of the model for both metric variants (all candidates; movies
+    seen in training removed), the popularity baseline of the same split, training time, date.
+    """
+    import pandas as pd
+
+    rows = []
+    for r in items:
+        c, m = r.config, r.metrics
+        rows.append({
+            "run_id": r.run_id, "created": pd.Timestamp(r.created, unit="s"), "label": c.label(),
+            "embedding_dim": c.embedding_dim, "epochs": c.epochs, "optimizer": c.optimizer,
+            "learning_rate": c.learning_rate, "batch_size": c.batch_size, "split": c.split, "seed": c.seed,
+            f"top_{k}": m["model"]["test"][f"top_{k}"], f"top_{k}_seen_removed": m["model"]["test_filtered"][f"top_{k}"],
+            f"popularity_top_{k}": m["popularity"]["test"][f"top_{k}"],
+            f"popularity_top_{k}_seen_removed": m["popularity"]["test_filtered"][f"top_{k}"],
+            "best_epoch": r.best_epoch, "seconds": r.seconds,
+        })
+    return pd.DataFrame(rows)
+
+
+def train_or_load(config: TrainConfig, ds=None, callback=None, root: Path | None = None,
+                  strategy=None) -> tuple[Run, bool]:
+    """The saved run for this config if there is one (reused=True), else train and save it.
+
+    ``strategy``: a ``tf.distribute`` strategy (see distributed.py). With several workers
+    every worker must train (they run each step together), so nothing is reused; only the
+    chief saves into ``root``, the other workers into a throwaway folder, as TensorFlow's
+    multi-worker checkpointing does.
+    """
     from . import train
 
     config = config.validate()
     ds = ds or train.load_dataset(config.variant)
-    found = find(config, ds, root)
+    tag = ""
+    if strategy is not None:
+        from . import distributed
+
+        tag = distributed.describe(strategy)
+        if distributed.is_multiworker(strategy):
+            result = train.fit(config, ds, callback, strategy=strategy)
+            if not distributed.is_chief(strategy):
+                root = Path(tempfile.mkdtemp(prefix="recsys-worker-"))
+            return save(result, ds, root), False
+    found = find(config, ds, root, tag)
     if found is not None:
         return found, True
-    result = train.fit(config, ds, callback)
+    result = train.fit(config, ds, callback, strategy=strategy)
     return save(result, ds, root), False

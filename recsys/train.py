@@ -8,6 +8,7 @@ progress bar and a live chart, and the CLI into a terminal bar:
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -43,8 +44,8 @@ class Prepared:
     val_movies: np.ndarray
     test_users: np.ndarray
     test_movies: np.ndarray
-    seen: np.ndarray           # [U, C] movies each user rated in training (for the filtered variant)
-    fit_seen: np.ndarray
+    seen: object               # [U, C] sparse bool (evaluate.seen_matrix): movies each user rated in training
+    fit_seen: object
     popularity: dict
     candidate_probability: np.ndarray  # P(movie) among training rows, for log-Q correction
 
@@ -95,6 +96,7 @@ class TrainResult:
     seconds: float
     best_epoch: int
     model: object = field(default=None, repr=False)  # the Keras model (absent for loaded runs)
+    strategy: str = ""         # "" on one device, else e.g. "mirrored x2" (see distributed.py)
 
 
 def _optimizer(config: TrainConfig):
@@ -105,11 +107,24 @@ def _optimizer(config: TrainConfig):
     return tf.keras.optimizers.Adam(config.learning_rate)
 
 
-def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callback | None = None) -> TrainResult:
+def validation_score(record: dict) -> float:
+    """What "best epoch" maximises: top-10 + top-100 on the validation slice, both variants.
+
+    Both variants, because they pull apart as a model memorises its training ratings: with
+    seen movies removed it keeps improving, while among all movies the user's own training
+    movies crowd the top of the list. Only validation numbers enter, never test ones.
+    """
+    return sum(record[key]["top_10"] + record[key]["top_100"] for key in ("validation", "validation_all"))
+
+
+def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callback | None = None,
+        strategy=None) -> TrainResult:
     """Train ``config`` on ``ds`` (default: ML-100k) and evaluate after every epoch.
 
     Reproducible: the seed fixes initial weights, the batch order of every epoch and the
     split, and TensorFlow's op determinism is on, so the same config gives the same metrics.
+    ``strategy``: a ``tf.distribute`` strategy from ``distributed.make_strategy`` to train on
+    several devices or workers (each replica trains on a shard of every batch).
     """
     import tensorflow as tf
 
@@ -127,14 +142,21 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
     started = time.perf_counter()
     tf.keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
-    model = TwoTowerModel(
-        config, n_users, n_movies, candidate_probability=p.candidate_probability,
-        user_tables=features.user_tables(ds) if config.user_features else None,
-        movie_tables=features.movie_tables(ds) if config.movie_features else None,
-    )
-    model.compile(optimizer=_optimizer(config))
-    spec = {"user_idx": tf.TensorSpec([None], tf.int32), "title_idx": tf.TensorSpec([None], tf.int32)}
-    train_step = tf.function(model.train_step, input_signature=[spec])
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = TwoTowerModel(
+            config, n_users, n_movies, candidate_probability=p.candidate_probability,
+            user_tables=features.user_tables(ds) if config.user_features else None,
+            movie_tables=features.movie_tables(ds) if config.movie_features else None,
+        )
+        model.compile(optimizer=_optimizer(config))
+    if strategy is None:
+        spec = {"user_idx": tf.TensorSpec([None], tf.int32), "title_idx": tf.TensorSpec([None], tf.int32)}
+        train_step = tf.function(model.train_step, input_signature=[spec])
+    else:
+        from . import distributed
+
+        distributed.build(strategy, model, n_users, n_movies)
+        train_step = distributed.step_function(strategy, model)
 
     rng = np.random.default_rng(config.seed)
     n = len(p.fit_users)
@@ -154,12 +176,13 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
         users, movies = model.vectors(n_users, n_movies)
         record = {"epoch": epoch, "loss": total / steps, "seconds": time.perf_counter() - started,
                   **evaluate.evaluate(users, movies, p.test_users, p.test_movies, p.seen)}
-        if len(p.val_users):
-            record["validation"] = evaluate.accuracy_at(
-                evaluate.ranks(users, movies, p.val_users, p.val_movies, p.fit_seen))
+        if len(p.val_users):  # both variants, as on test: "validation" seen removed, "validation_all" not
+            val_all, val_filtered = evaluate.ranks_both(users, movies, p.val_users, p.val_movies, p.fit_seen)
+            record["validation"] = evaluate.accuracy_at(val_filtered)
+            record["validation_all"] = evaluate.accuracy_at(val_all)
         history.append(record)
         # With a validation slice, keep the epoch that is best on it (never look at test).
-        score = record["validation"]["top_100"] + record["validation"]["top_10"] if len(p.val_users) else epoch
+        score = validation_score(record) if len(p.val_users) else epoch
         if score > best_score:
             best_score, best = score, (epoch, users, movies, record)
         callback.on_epoch(record)
@@ -170,4 +193,13 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
         metrics={"model": {"test": record["test"], "test_filtered": record["test_filtered"]},
                  "popularity": p.popularity},
         seconds=time.perf_counter() - started, best_epoch=best_epoch, model=model,
+        strategy=_describe(strategy),
     )
+
+
+def _describe(strategy) -> str:
+    if strategy is None:
+        return ""
+    from . import distributed
+
+    return distributed.describe(strategy)

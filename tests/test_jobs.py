@@ -36,6 +36,9 @@ def test_queue_positions_and_cancel(ml100k, tmp_path):
     third = q.submit(TINY.with_(seed=203), ml100k, watcher="c")
     assert first.state == "running" and q.position(first) == 0
     assert (q.position(second), q.position(third)) == (1, 2)
+    assert (q.ahead(first), q.ahead(second), q.ahead(third)) == (0, 1, 2)  # the training one counts as ahead
+    assert q.live(second.run_id) is second and q.submit(second.config, ml100k, watcher="b2") is second
+    q.cancel(second, "b2")
     q.cancel(second, "b")                                 # its only watcher left: never trains
     assert second.state == "cancelled" and q.position(third) == 1
     q.cancel(first, "a")                                  # running: stops at the next batch

@@ -1,0 +1,326 @@
+"""Load test: many browser sessions ask the Recommend page for recommendations at once, with and without a training.
+
+    .venv/bin/python benchmarks/load_test.py [--sessions 10] [--rounds 3] [--data DIR]
+
+Starts ``streamlit run app.py`` on 127.0.0.1 (a free port) with its own ``$RECSYS_HOME``
+(the parsed dataset is copied from ``--data``, default ``$RECSYS_HOME/data``; without one the
+server downloads it), trains one tiny run through the Train page, then opens the Recommend
+page in ``--sessions`` headless Chromium sessions at once (one browser, one context each), each
+for another user through a link (``/recommend?mode=user&user_id=…&k=10&exclude_seen=true``):
+
+1. without training, ``--rounds`` times;
+2. while another session trains a larger model through the Train page (a link and a click),
+   after a third session has asked for yet another config, seen its place in the queue and
+   cancelled it.
+
+Each response time runs from navigation until the result tables are drawn and the script
+run has finished. Each page is checked: no exception or error element, the heading names the
+requested user, the profile (age, gender, occupation, number of ratings) is that user's, and
+the BruteForce list is that user's exact top-k for the active run, recomputed here with numpy
+from the run's saved vectors. Prints p50/p95 per phase; exits 1 if any session saw an error or
+a wrong result. Everything stays on 127.0.0.1; every wait is bounded (``--timeout``).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+K = 10
+POLL_MS = 100  # how often a page checks whether it is done (the default, every animation frame, costs CPU)
+TINY = "embedding_dim=8&epochs=1&batch_size=4096&seed=7"      # the run every session recommends from
+BIG = "embedding_dim=64&epochs=50&batch_size=1024&seed=8"     # trains through phase 2, then is cancelled
+QUEUED = "embedding_dim=8&epochs=1&batch_size=4096&seed=9"    # asked while BIG trains: waits, then cancelled
+ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+IDLE = ("!document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('[data-stale=\"true\"]')"
+        " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(home: Path, port: int, deadline_s: float = 120) -> subprocess.Popen:
+    log = open(home / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env={**os.environ, "RECSYS_HOME": str(home)}, stdout=log, stderr=subprocess.STDOUT)
+    end = time.monotonic() + deadline_s
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read()
+            return proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > end:
+                proc.kill()
+                raise SystemExit(f"streamlit did not start:\n{(home / 'streamlit.log').read_text()[-3000:]}")
+            time.sleep(0.3)
+
+
+class Expected:
+    """What the Recommend page must show for a user, recomputed from the dataset and the run's vectors."""
+
+    def __init__(self, home: Path):
+        os.environ["RECSYS_HOME"] = str(home)  # before recsys reads it
+        sys.path.insert(0, str(ROOT))
+        from recsys import data, runs
+
+        self.runs, self.root = runs, home / "runs"
+        self.ds = data.load(variant="100k")
+        self.users = self.ds.users.assign(user_id=self.ds.users["user_id"].astype(str)).set_index("user_id")
+        self.pos = {str(u): i for i, u in enumerate(self.ds.user_ids)}
+        r = self.ds.ratings
+        self.seen = r.groupby("user_idx")["title_idx"].agg(lambda s: np.unique(s.to_numpy()))
+        self.counts = r.groupby("user_idx").size()
+        self.title_pos = {str(t): i for i, t in enumerate(self.ds.titles)}
+        self._vectors: dict = {}
+
+    def check(self, user: str, run_id: str, metrics: dict, titles: list[str]) -> list[str]:
+        """Problems with what the page showed for ``user`` (empty: all correct)."""
+        problems = []
+        u = self.pos[user]
+        row = self.users.loc[user]
+        want = {"Age": str(int(row.user_age)), "Gender": str(row.user_gender), "Occupation": str(row.user_occupation),
+                "Ratings": str(int(self.counts[u]))}
+        for label, value in want.items():
+            if metrics.get(label) != value:
+                problems.append(f"{label} shows {metrics.get(label)!r}, user {user} has {value!r}")
+        if run_id not in self._vectors:
+            self._vectors[run_id] = self.runs.load(run_id, self.root).vectors
+        users, movies = self._vectors[run_id]
+        scores = movies @ users[u]
+        scores[self.seen[u]] = -np.inf
+        kth = np.sort(scores)[-K]
+        if len(titles) != K:
+            problems.append(f"BruteForce shows {len(titles)} movies, not {K}")
+        for t in titles:
+            i = self.title_pos.get(t)
+            if i is None or scores[i] < kth - 1e-4 * abs(kth):  # ties at the k-th score may swap
+                problems.append(f"{t!r} is not in user {user}'s exact top {K} (seen movies removed)")
+        return problems
+
+
+async def settled(page, js_ready: str, timeout_s: float) -> None:
+    await page.wait_for_function(f"() => (({js_ready}) && {IDLE}) || !!document.querySelector('{ERRORS}')",
+                                 timeout=timeout_s * 1000, polling=POLL_MS)
+
+
+async def page_errors(page) -> list[str]:
+    found = await page.locator(ERRORS).all_inner_texts()
+    body = await page.inner_text("body")
+    if "Traceback" in body:
+        found.append("a traceback")
+    return [f"error shown: {t.strip()[:300]}" for t in found]
+
+
+async def recommend(browser, url: str, user: str, expected: Expected, timeout_s: float) -> dict:
+    """One session: open the Recommend page for ``user``, time it, check what it shows."""
+    ctx = await browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = await ctx.new_page()
+    out = {"user": user, "seconds": None, "problems": []}
+    try:
+        heading = f"Top {K} for user {user}"
+        ready = (f"[...document.querySelectorAll('h3')].some(h => h.textContent.includes({heading!r}))"
+                 " && document.querySelectorAll('[data-testid=\"stDataFrame\"]').length >= 3"
+                 " && document.querySelectorAll('[data-testid=\"stDataFrame\"]')[2]"
+                 ".querySelectorAll('[role=gridcell]').length > 0")
+        started = time.perf_counter()
+        await page.goto(f"{url}/recommend?mode=user&user_id={user}&k={K}&exclude_seen=true", wait_until="commit",
+                        timeout=timeout_s * 1000)
+        await settled(page, ready, timeout_s)
+        out["seconds"] = time.perf_counter() - started
+        out["problems"] += await page_errors(page)
+        if out["problems"]:
+            return out
+        captions = " ".join(await page.locator('[data-testid="stCaptionContainer"]').all_inner_texts())
+        run_id = re.search(r"Active run\s+`?([0-9a-f]{12})", captions)
+        metrics = {}
+        for text in await page.locator('[data-testid="stMetric"]').all_inner_texts():
+            label, _, value = text.partition("\n")
+            metrics[label.strip()] = value.strip()
+        cells = await page.locator('[data-testid="stDataFrame"]').nth(1).evaluate(
+            "e => Array.from(e.querySelectorAll('[role=gridcell]')).map(c => c.textContent)")
+        titles = cells[1::4]  # columns: #, title, genres, score
+        if run_id is None:
+            out["problems"].append("no active run shown")
+        else:
+            out["problems"] += expected.check(user, run_id.group(1), metrics, titles)
+    except Exception as e:  # a timeout or a closed page: this session failed
+        out["problems"].append(f"{type(e).__name__}: {str(e).splitlines()[0][:300]}")
+    finally:
+        await ctx.close()
+    return out
+
+
+async def train_session(browser, url: str, query: str, timeout_s: float):
+    """A session on the Train page that opens ``query`` and clicks Train; returns (context, page)."""
+    ctx = await browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = await ctx.new_page()
+    await page.goto(f"{url}/train?{query}", wait_until="commit", timeout=timeout_s * 1000)
+    await settled(page, "document.body.innerText.includes('Nothing trained in this session yet')", timeout_s)
+    await page.get_by_role("button", name="Train", exact=True).click()
+    return ctx, page
+
+
+async def wait_text(page, text: str, timeout_s: float) -> None:
+    await page.wait_for_function(
+        f"() => document.body.innerText.includes({text!r}) || !!document.querySelector('{ERRORS}')",
+        timeout=timeout_s * 1000, polling=POLL_MS)
+    problems = await page_errors(page)
+    if problems:
+        raise RuntimeError(f"waiting for {text!r}: {problems}")
+
+
+async def phase(browser, url, users, expected, rounds, timeout_s, label, results):
+    n = len(users) // rounds
+    for r in range(rounds):
+        batch = users[r * n:(r + 1) * n]
+        got = await asyncio.gather(*(recommend(browser, url, u, expected, timeout_s) for u in batch))
+        for g in got:
+            g["phase"] = label
+        results += got
+        bad = sum(bool(g["problems"]) for g in got)
+        times = [g["seconds"] for g in got if g["seconds"] is not None]
+        print(f"  {label}, round {r + 1}/{rounds}: {n} sessions, slowest {max(times, default=float('nan')):.2f} s, "
+              f"{bad} with problems", flush=True)
+
+
+async def main_async(args, home: Path, url: str) -> int:
+    from playwright.async_api import async_playwright
+
+    failures: list[str] = []
+    results: list[dict] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            # Warm-up: the home page (so the server knows the app's navigation), one tiny training.
+            ctx = await browser.new_context(viewport={"width": 1440, "height": 1000})
+            page = await ctx.new_page()
+            await page.goto(url + "/", wait_until="commit", timeout=args.timeout * 1000)
+            await settled(page, "document.body.innerText.includes('Where to go next')", args.timeout)
+            await ctx.close()
+            t = time.perf_counter()
+            ctx, page = await train_session(browser, url, TINY, args.timeout)
+            await wait_text(page, "and saved as run", args.timeout)
+            await ctx.close()
+            print(f"tiny run trained through the Train page in {time.perf_counter() - t:.1f} s", flush=True)
+
+            expected = Expected(home)
+            pool = random.Random(0).sample([str(u) for u in expected.ds.user_ids], args.sessions * args.rounds * 2 + 1)
+            # One more warm-up (not timed): a bad link builds the run's indexes and must show notices, no error.
+            ctx = await browser.new_context()
+            page = await ctx.new_page()
+            await page.goto(f"{url}/recommend?mode=user&user_id=no-such-user&k=1e6&exclude_seen=perhaps",
+                            wait_until="commit", timeout=args.timeout * 1000)
+            await wait_text(page, "Overlap@50", args.timeout)
+            warnings = " ".join(await page.locator('[data-testid="stAlertContentWarning"]').all_inner_texts())
+            for part in ("user_id='no-such-user'", "k=1e6", "exclude_seen='perhaps'"):
+                if part not in warnings:
+                    failures.append(f"bad link: no notice about {part}")
+            await ctx.close()
+
+            n = args.sessions * args.rounds
+            print(f"phase 1: {args.sessions} concurrent sessions x {args.rounds} rounds, nothing training", flush=True)
+            await phase(browser, url, pool[:n], expected, args.rounds, args.timeout, "idle", results)
+
+            print("phase 2: another session trains", BIG, flush=True)
+            trainer_ctx, trainer = await train_session(browser, url, BIG, args.timeout)
+            await wait_text(trainer, "Epoch 1/", args.timeout)
+            q_ctx, queued = await train_session(browser, url, QUEUED, args.timeout)
+            await wait_text(queued, "1 ahead in the queue", args.timeout)
+            await queued.get_by_role("button", name="Cancel", exact=True).click()
+            await wait_text(queued, "Cancelled", args.timeout)
+            await q_ctx.close()
+            print("  a third session saw '1 ahead in the queue' and cancelled", flush=True)
+            await phase(browser, url, pool[n:2 * n], expected, args.rounds, args.timeout, "training", results)
+            body = await trainer.inner_text("body")
+            still = "Epoch " in body and "saved as run" not in body
+            failures += [f"trainer: {e}" for e in await page_errors(trainer)]
+            await trainer.get_by_role("button", name="Cancel", exact=True).click()
+            await wait_text(trainer, "Cancelled", args.timeout)
+            await trainer_ctx.close()
+            print(f"  the training {'was still running' if still else 'had ended'} when phase 2 ended; cancelled",
+                  flush=True)
+            if not still:
+                failures.append("the training did not last through phase 2 (use a longer BIG config)")
+        except Exception as e:
+            failures.append(f"{type(e).__name__}: {str(e).splitlines()[0][:300]}")
+        finally:
+            await browser.close()
+
+    print()
+    print(f"{'phase':<10} {'sessions':>8} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'problems':>8}")
+    p50 = {}
+    for label in ("idle", "training"):
+        rows = [r for r in results if r["phase"] == label]
+        times = np.array([r["seconds"] for r in rows if r["seconds"] is not None])
+        bad = sum(bool(r["problems"]) for r in rows)
+        if len(times):
+            p50[label] = float(np.percentile(times, 50))
+            print(f"{label:<10} {len(rows):>8} {p50[label]:>7.2f} {np.percentile(times, 95):>7.2f} "
+                  f"{times.max():>7.2f} {bad:>8}")
+        for r in rows:
+            failures += [f"{label}, user {r['user']}: {p}" for p in r["problems"]]
+    if len(p50) == 2:
+        print(f"p50 while training / idle: {p50['training'] / p50['idle']:.2f}x")
+    if failures:
+        print(f"\nFAILED: {len(failures)} problem(s)")
+        for f in failures[:30]:
+            print("  -", f)
+        return 1
+    print("\nOK: every session got the right user's results; no error, no exception.")
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sessions", type=int, default=10, help="concurrent browser sessions per round (default 10)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds per phase (default 3)")
+    ap.add_argument("--data", default=os.path.join(os.environ["RECSYS_HOME"], "data") if os.environ.get("RECSYS_HOME")
+                    else None, help="a parsed data cache to copy (default $RECSYS_HOME/data; none: download)")
+    ap.add_argument("--timeout", type=float, default=300, help="seconds any one wait may take (default 300)")
+    args = ap.parse_args()
+    if not 1 <= args.sessions <= 20 or not 1 <= args.rounds <= 10:
+        ap.error("--sessions must be 1..20 and --rounds 1..10")
+    if not Path(CHROMIUM).exists():
+        ap.error(f"{CHROMIUM} is not installed")
+    home = Path(tempfile.mkdtemp(prefix="recsys-load-"))
+    if args.data and Path(args.data).is_dir():
+        shutil.copytree(args.data, home / "data", ignore=shutil.ignore_patterns("*.tmp*", ".tmp-*"))
+    port = free_port()
+    proc = start_server(home, port)
+    try:
+        print(f"streamlit on http://127.0.0.1:{port}, RECSYS_HOME={home}", flush=True)
+        return asyncio.run(main_async(args, home, f"http://127.0.0.1:{port}"))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

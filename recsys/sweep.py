@@ -1,0 +1,251 @@
+"""Hyperparameter sweeps: train every combination of values of one or two settings.
+
+A sweep is a grid: e.g. embedding dimension in (16, 32, 64) x epochs in (1, 3, 10) is nine
+runs, each an ordinary saved run. A cell whose exact config was saved before is *reused*
+(``runs.train_or_load``), so re-running a sweep, or widening it by one value, only trains
+what is new. The result is one test top-K number per cell, shown as a heatmap with the
+best cell marked; the popularity baseline is the number to beat.
+
+Progress is reported through ``SweepCallback`` (the page draws an overall bar and one for
+the run in training; the CLI prints a line per run).
+"""
+from __future__ import annotations
+
+import itertools
+import sys
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from . import config as cfg
+from .errors import UserError
+
+# Settings that make sense on a grid axis (numeric, with a range in config.RANGES).
+SWEEPABLE = ("embedding_dim", "epochs", "learning_rate", "batch_size", "seed", "l2", "temperature",
+             "validation_fraction", "num_hard_negatives")
+LABELS = {"embedding_dim": "embedding dimension", "epochs": "epochs", "learning_rate": "learning rate",
+          "batch_size": "batch size", "seed": "seed", "l2": "L2 penalty", "temperature": "temperature",
+          "validation_fraction": "validation fraction", "num_hard_negatives": "hard negatives"}
+# Values offered by the page for each setting.
+CHOICES = {"embedding_dim": [8, 16, 32, 64, 128], "epochs": [1, 2, 3, 5, 10, 20],
+           "learning_rate": [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
+           "batch_size": [1024, 2048, 4096, 8192, 16384], "seed": [0, 1, 2, 42],
+           "l2": [0.0, 1e-4, 1e-3, 1e-2], "temperature": [0.05, 0.1, 0.2, 0.5, 1.0],
+           "validation_fraction": [0.0, 0.1, 0.2], "num_hard_negatives": [0, 10, 100, 1000]}
+MAX_CELLS = 64
+
+
+class SweepCallback:
+    """Receives sweep progress; override what you need (default: ignore).
+
+    on_run_start(i, n, config)        before cell i (0-based) of n is looked up / trained
+    on_batch(epoch, step, steps, loss) / on_epoch(record)   while a cell trains (as train.Callback)
+    on_run_end(i, n, cell)            after cell i, with its result row (``cell["reused"]``)
+    """
+
+    def on_run_start(self, i: int, n: int, config: cfg.TrainConfig) -> None:
+        pass
+
+    def on_batch(self, epoch: int, step: int, steps: int, loss: float) -> None:
+        pass
+
+    def on_epoch(self, record: dict) -> None:
+        pass
+
+    def on_run_end(self, i: int, n: int, cell: dict) -> None:
+        pass
+
+
+@dataclass
+class SweepResult:
+    """The grid and one row per cell (axes values, run id, reused, test metrics, baseline)."""
+
+    base: cfg.TrainConfig
+    axes: dict                      # {setting: [values]}, one or two settings, in order
+    cells: list = field(default_factory=list)
+
+    @property
+    def trained(self) -> int:
+        return sum(not c["reused"] for c in self.cells)
+
+    def frame(self, k: int = 100, variant: str = "test") -> pd.DataFrame:
+        """One row per cell: the axes, run id, reused, top-K of the model and of popularity."""
+        check_k(k)
+        rows = []
+        for c in self.cells:
+            rows.append({**{a: c["config"][a] for a in self.axes}, "run_id": c["run_id"], "reused": c["reused"],
+                         "accuracy": c["metrics"]["model"][variant][f"top_{k}"],
+                         "popularity": c["metrics"]["popularity"][variant][f"top_{k}"],
+                         "seconds": c["seconds"]})
+        return pd.DataFrame(rows)
+
+    def best(self, k: int = 100, variant: str = "test") -> dict:
+        """The cell with the highest test top-K (first in grid order on ties)."""
+        df = self.frame(k, variant)
+        return df.loc[df["accuracy"].idxmax()].to_dict()
+
+    def to_dict(self, k: int = 100, variant: str = "test") -> dict:
+        return {"base": self.base.to_dict(), "axes": self.axes, "k": k, "variant": variant,
+                "trained": self.trained, "reused": len(self.cells) - self.trained,
+                "cells": [{key: c[key] for key in ("run_id", "reused", "seconds", "config", "metrics")}
+                          for c in self.cells],
+                "best": self.best(k, variant)}
+
+
+def check_k(k: int) -> int:
+    if k not in cfg.KS:
+        raise UserError(f"K must be one of {', '.join(map(str, cfg.KS))}, got {k!r}")
+    return k
+
+
+def grid(base: cfg.TrainConfig, axes: dict) -> list[cfg.TrainConfig]:
+    """Every combination of the axes' values on top of ``base`` (first axis varies slowest).
+
+    Raises ``UserError`` for an unknown setting, an empty axis, more than two axes, a grid
+    over ``MAX_CELLS`` or any value out of range, before anything is trained.
+    """
+    if not axes:
+        raise UserError("a sweep needs at least one setting with several values")
+    if len(axes) > 2:
+        raise UserError(f"a sweep varies at most two settings, got {len(axes)}: {', '.join(axes)}")
+    for name, values in axes.items():
+        if name not in SWEEPABLE:
+            raise UserError(f"cannot sweep {name!r}; choose from {', '.join(SWEEPABLE)}")
+        if not values:
+            raise UserError(f"give at least one value for {name}")
+    n = 1
+    for values in axes.values():
+        n *= len(values)
+    if n > MAX_CELLS:
+        raise UserError(f"a {n}-cell grid is too large (at most {MAX_CELLS} runs per sweep)")
+    names = list(axes)
+    return [base.with_(**dict(zip(names, combo))).validate() for combo in itertools.product(*axes.values())]
+
+
+def normalise_axes(axes: dict) -> dict:
+    """Drop repeated values (keeping order) and cast them to the setting's type."""
+    out = {}
+    for name, values in axes.items():
+        kind = type(getattr(cfg.TrainConfig(), name, 0))
+        seen = []
+        for v in values:
+            v = kind(v)
+            if v not in seen:
+                seen.append(v)
+        out[name] = seen
+    return out
+
+
+class _PerRun:
+    """Forwards one cell's training progress to the sweep callback."""
+
+    def __init__(self, callback: SweepCallback):
+        self.callback = callback
+
+    def on_batch(self, epoch, step, steps, loss):
+        self.callback.on_batch(epoch, step, steps, loss)
+
+    def on_epoch(self, record):
+        self.callback.on_epoch(record)
+
+
+def plan(base: cfg.TrainConfig, axes: dict, ds, root=None) -> list[tuple[cfg.TrainConfig, bool]]:
+    """The grid's configs, each with whether it is saved already (so it will be reused)."""
+    from . import runs
+
+    return [(c, runs.find(c, ds, root) is not None) for c in grid(base, normalise_axes(axes))]
+
+
+def run_sweep(base: cfg.TrainConfig, axes: dict, ds=None, callback: SweepCallback | None = None,
+              root=None, trainer=None) -> SweepResult:
+    """Train (or reuse) every cell of the grid; returns the cells in grid order.
+
+    ``trainer(config, ds, callback) -> (run, reused)`` defaults to ``runs.train_or_load``
+    (the app passes its own, which also queues behind other sessions' training).
+    """
+    from . import runs, train
+
+    axes = normalise_axes(axes)
+    configs = grid(base, axes)
+    ds = ds or train.load_dataset(base.variant)
+    callback = callback or SweepCallback()
+    trainer = trainer or (lambda config, ds, cb: runs.train_or_load(config, ds, cb, root))
+    result = SweepResult(base=base, axes=axes)
+    for i, config in enumerate(configs):
+        callback.on_run_start(i, len(configs), config)
+        run, reused = trainer(config, ds, _PerRun(callback))
+        cell = {"run_id": run.run_id, "reused": reused, "seconds": run.seconds, "config": run.config.to_dict(),
+                "metrics": run.metrics, "history": run.history}
+        result.cells.append(cell)
+        callback.on_run_end(i, len(configs), cell)
+    return result
+
+
+def table(result: SweepResult, k: int = 100, variant: str = "test") -> str:
+    """The grid as text: rows = first axis, columns = second axis, best cell starred."""
+    df = result.frame(k, variant)
+    names = list(result.axes)
+    best = result.best(k, variant)["run_id"]
+    mark = lambda r: f"{r.accuracy:.4f}{'*' if r.run_id == best else ' '}"
+    if len(names) == 1:
+        lines = [f"{LABELS[names[0]]:>20}  test top-{k}"]
+        lines += [f"{getattr(r, names[0])!s:>20}  {mark(r)}" for r in df.itertuples()]
+    else:
+        rows, cols = names
+        lines = [f"{LABELS[rows]} \\ {LABELS[cols]}", f"{'':>12}" + "".join(f"{v!s:>12}" for v in result.axes[cols])]
+        at = {(getattr(r, rows), getattr(r, cols)): r for r in df.itertuples()}
+        for v in result.axes[rows]:
+            lines.append(f"{v!s:>12}" + "".join(f"{mark(at[v, c]):>12}" for c in result.axes[cols]))
+    pop = df["popularity"].iloc[0] if df["popularity"].nunique() == 1 else None
+    lines.append(f"* best: test top-{k} {df['accuracy'].max():.4f}" +
+                 (f" (popularity baseline {pop:.4f})" if pop is not None else ""))
+    lines.append(f"{result.trained} trained, {len(result.cells) - result.trained} reused from earlier runs")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+class _Lines(SweepCallback):
+    """One line per cell on stderr."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+
+    def on_run_start(self, i, n, config):
+        if not self.quiet:
+            sys.stderr.write(f"[{i + 1}/{n}] {config.label()} ... ")
+            sys.stderr.flush()
+
+    def on_run_end(self, i, n, cell):
+        if not self.quiet:
+            how = "reused" if cell["reused"] else f"trained in {cell['seconds']:.1f} s"
+            sys.stderr.write(f"{how}, test top-100 {cell['metrics']['model']['test']['top_100']:.4f}\n")
+
+
+def cmd_sweep(a) -> int:
+    from .cli import CONFIG_FLAGS, _emit, config_from_args
+
+    check_k(a.k)
+    axes, fixed = {}, {}
+    for name in CONFIG_FLAGS:
+        v = getattr(a, name, None)
+        if isinstance(v, list):
+            (axes.__setitem__(name, v) if len(v) > 1 else fixed.__setitem__(name, v[0]))
+    base = config_from_args(a, **{**fixed, **{n: v[0] for n, v in axes.items()}})
+    result = run_sweep(base, axes, callback=_Lines(a.json or a.quiet))
+    _emit(result.to_dict(a.k, a.variant), a.json, table(result, a.k, a.variant))
+    return 0
+
+
+def register(sub) -> None:
+    from .cli import add_config_flags
+
+    s = sub.add_parser("sweep", help="train (or reuse) a grid over one or two settings; heatmap as text")
+    add_config_flags(s, multi=True)
+    s.add_argument("--k", type=int, default=100, help=f"K of the test top-K shown ({', '.join(map(str, cfg.KS))})")
+    s.add_argument("--variant", choices=("test", "test_filtered"), default="test",
+                   help="test: all candidates; test_filtered: movies seen in training removed")
+    s.add_argument("--quiet", action="store_true")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_sweep)

@@ -1,0 +1,143 @@
+"""ANN lab: catalogs, exact top-k and recall, ScaNN index, sweep, `bench ann` CLI, the page."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recsys import ann_bench, catalogs
+from recsys import index as idx
+from recsys.errors import UserError
+
+
+def test_exact_top_k_and_recall_on_a_hand_made_case():
+    # Candidates on the axes of R^3 with distinct lengths: for query e_0 the best is row 0
+    # (3 e_0), then row 3 (e_0); for e_1 row 4 (5 e_1), then row 1 (2 e_1).
+    vectors = np.array([[3, 0, 0], [0, 2, 0], [0, 0, 1], [1, 0, 0], [0, 5, 0]], np.float32)
+    queries = np.array([[1, 0, 0], [0, 1, 0], [0, 0, -1]], np.float32)
+    exact = ann_bench.exact_top_k(vectors, queries, 2)
+    assert exact[0].tolist() == [0, 3]
+    assert exact[1].tolist() == [4, 1]
+    assert 2 not in exact[2]  # the only negative score is never in the top 2
+    # recall = mean |found ∩ exact| / k: 2/2, 1/2, 0/2 -> 0.5
+    found = np.array([[3, 0], [4, 2], [2, 2]])
+    exact_ids = np.array([[0, 3], [4, 1], [0, 1]])
+    assert ann_bench.recall_at_k(found, exact_ids) == pytest.approx(0.5)
+    # the numpy single-query brute force agrees with the batched one, best first
+    bf = ann_bench.MatmulBruteForce(vectors)
+    assert bf.search(queries[1], 2).tolist() == [4, 1]
+
+
+def test_catalogs_are_reproducible_and_built_like_the_tutorial():
+    rng = np.random.default_rng(1)
+    movies, users = rng.standard_normal((50, 8)).astype(np.float32), rng.standard_normal((20, 8)).astype(np.float32)
+    a = catalogs.scaled(movies, users, 1000, seed=3)
+    b = catalogs.scaled(movies, users, 1000, seed=3)
+    assert a.vectors.shape == (1000, 8) and a.vectors.dtype == np.float32
+    np.testing.assert_array_equal(a.vectors, b.vectors)
+    np.testing.assert_array_equal(a.vectors[:50], movies)  # the trained vectors come first
+    # each copy is a trained row times noise in [0, 1): same signs, no larger in any coordinate
+    copies = a.vectors[50:]
+    ratios = copies[:, None, :] / movies[None, :, :]
+    assert np.all(np.any(np.all((ratios >= 0) & (ratios < 1), axis=2), axis=1))
+    np.testing.assert_array_equal(a.queries(30), b.queries(30))
+    assert len(np.unique(a.queries(20), axis=0)) == 20  # without replacement while the pool lasts
+    g = catalogs.gaussian(2000, 16, seed=0)
+    assert g.vectors.shape == (2000, 16) and abs(float(g.vectors.std()) - 1) < 0.05
+    with pytest.raises(UserError):
+        catalogs.scaled(movies, users, 10)
+    with pytest.raises(UserError):
+        catalogs.make("nope", 10)
+
+
+def test_scann_index_recall_speed_and_memory():
+    cat = catalogs.gaussian(5000, 16, seed=0)
+    prep = ann_bench.prepare(cat, k=10, n_queries=60, latency_queries=20)
+    assert set(prep.brute) == {"bruteforce_matmul", "bruteforce_tfrs"}
+    # both brute forces return the exact answer
+    tfrs_ids = prep.tfrs.search_batched(prep.queries, 10)
+    assert ann_bench.recall_at_k(tfrs_ids, prep.exact) == pytest.approx(1.0, abs=1e-3)
+    params = idx.ScannParams(num_leaves=50, num_leaves_to_search=5, num_reordering_candidates=50)
+    scann = ann_bench.ScannIndex(cat.vectors, params, 10)
+    # the scann searcher loaded from the TFRS layer's index answers as the layer does
+    q = prep.queries[0]
+    assert set(scann.search(q, 10).tolist()) == set(scann.search_tfrs_layer(q, 10).tolist())
+    few = ann_bench.measure_scann(prep, scann, latency_queries=20, tfrs_layer_queries=2)
+    every = ann_bench.measure_scann(prep, scann, leaves=50, reorder=5000, latency_queries=20)
+    assert every["recall"] == pytest.approx(1.0)  # all leaves, all re-scored exactly: exact
+    assert 0 < few["recall"] <= every["recall"]
+    batched = scann.search_batched(prep.queries[:20], 10)
+    single = np.array([scann.search(q, 10) for q in prep.queries[:20]])
+    # one query or many: the same answers, but for near-ties (batched scoring uses other kernels)
+    assert ann_bench.recall_at_k(single, batched) >= 0.98
+    assert set(ann_bench.INDEX_KEYS) <= set(few) and few["tfrs_layer"]["queries"] == 2
+    assert scann.memory_bytes(True) - scann.memory_bytes(False) == cat.vectors.nbytes
+    assert ann_bench.speedup(few["latency_ms_mean"], prep.brute) > 0
+    with pytest.raises(UserError):
+        ann_bench.ScannIndex(cat.vectors, idx.ScannParams(num_leaves=6000), 10)
+    with pytest.raises(UserError):
+        ann_bench.ScannIndex(cat.vectors, idx.ScannParams(num_leaves=50, dimensions_per_block=17), 10)
+    with pytest.raises(UserError):
+        ann_bench.measure_scann(prep, scann, leaves=51)
+
+    builds, searches = ann_bench.default_grid(cat.size, 10)
+    seen = []
+    frame = ann_bench.sweep(prep, builds[:1], searches[:6], 20, lambda d, t, m: seen.append((d, t)))
+    assert len(frame) and frame["frontier"].any() and seen[-1][0] == seen[-1][1]
+    chart = ann_bench.frontier_chart(frame, prep.brute, few).to_dict()
+    assert len(chart["layer"]) >= 4
+
+
+def test_pareto_frontier():
+    recall = np.array([0.5, 0.9, 0.9, 1.0, 0.8])
+    qps = np.array([1000, 500, 400, 100, 300])
+    assert ann_bench.pareto(recall, qps).tolist() == [True, True, False, True, False]
+
+
+def test_bench_ann_cli_json(capsys):
+    from recsys import cli
+
+    assert cli.main(["bench", "ann", "--catalog-size", "5000", "--dim", "16", "--queries", "50",
+                     "--latency-queries", "20", "--tfrs-layer-queries", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"catalog_size", "dim", "k", "recall", "scann", "bruteforce_tfrs", "bruteforce_matmul",
+                        "speedup"}
+    for name in ("scann", "bruteforce_tfrs", "bruteforce_matmul"):
+        assert set(out[name]) == {"latency_ms_mean", "latency_ms_p95", "qps", "build_seconds", "memory_mb"}
+        assert out[name]["latency_ms_mean"] > 0 and out[name]["qps"] > 0
+    assert out["catalog_size"] == 5000 and out["dim"] == 16 and out["k"] == 10
+    assert 0 < out["recall"] <= 1 and out["speedup"] > 0
+    assert cli.main(["bench", "ann", "--catalog-size", "100", "--dim", "16", "--json"]) == 2  # smaller than 1,664
+    assert "at least" in capsys.readouterr().err
+
+
+def test_ann_page(tiny_run, monkeypatch):
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import AppTest
+
+    # Run the page through app.py's st.navigation, as the server does (see tests/test_app.py).
+    init = PagesManager.__init__
+
+    def patched(self, *args, **kwargs):
+        PagesManager.uses_pages_directory = False
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(PagesManager, "__init__", patched)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    at.switch_page("pages/ann.py")
+    at.run()
+    assert not at.exception
+    assert any(m.label.startswith("recall@") for m in at.metric)
+    n = len(tiny_run.vectors[1])
+    at.number_input(key=f"ann_leaves_trained_{n}").set_value(n + 1)
+    at.button[0].click()  # the form's Measure button
+    at.run()
+    assert not at.exception and at.error and "num_leaves" in at.error[0].value
+    at.number_input(key=f"ann_leaves_trained_{n}").set_value(40)
+    at.button[0].click()
+    at.run()
+    assert not at.exception and not at.error
+    next(b for b in at.button if b.label == "Run sweep").click()
+    at.run()
+    assert not at.exception
+    assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")

@@ -1,0 +1,302 @@
+"""The Streamlit pages through ``streamlit.testing.v1.AppTest``: real data, real training, real ScaNN.
+
+AppTest runs ``app.py`` in this process, so the pages share the test session's
+``$RECSYS_HOME`` (conftest) and the dataset loaded by the ``ml100k`` fixture.
+"""
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from recsys import params, runs
+from recsys.config import BEST, TUTORIAL
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+# A tiny config with a seed no other test uses, so the first click really trains.
+TINY = {"embedding_dim": 8, "epochs": 1, "batch_size": 4096, "seed": 4}
+
+
+@pytest.fixture(autouse=True)
+def navigation_pages(monkeypatch):
+    """Run pages the way the server does once ``st.navigation`` has run: through ``app.py``.
+
+    Streamlit guesses from the ``pages/`` folder that an app uses its older, folder-based
+    navigation until ``st.navigation`` says otherwise; AppTest resets that guess before
+    every run, so ``switch_page`` would run a page file alone (no sidebar). This keeps
+    the guess at "no".
+    """
+    init = PagesManager.__init__
+
+    def patched(self, *args, **kwargs):
+        PagesManager.uses_pages_directory = False
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(PagesManager, "__init__", patched)
+
+
+def open_page(page: str | None = None, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(query or {})
+    if page:
+        at.switch_page(page)
+    return at.run()
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def texts(elements) -> str:
+    return " | ".join(str(e.value) for e in elements)
+
+
+# ----------------------------------------------------------------------------- URL parameters (no UI)
+
+
+def test_query_round_trip_and_fixes():
+    for config in (TUTORIAL, BEST, TUTORIAL.with_(deep_layers=(64, 32), l2=1e-5, user_features=True)):
+        assert params.config_from_query(params.config_to_query(config)) == (config, [])
+    config, notices = params.config_from_query({
+        "embedding_dim": "999", "epochs": "abc", "learning_rate": "0.05", "optimizer": "sgd",
+        "popularity_correction": "maybe", "deep_layers": "a,b", "seed": "-3", "preset": "best"})
+    assert (config.embedding_dim, config.epochs, config.learning_rate, config.optimizer) == (256, BEST.epochs, 0.05, "adam")
+    assert config.seed == 0 and config.popularity_correction is True and config.deep_layers == ()
+    for name in ("embedding_dim", "epochs", "optimizer", "popularity_correction", "deep_layers", "seed"):
+        assert sum(name in n for n in notices) == 1, (name, notices)
+    assert not any("learning_rate" in n for n in notices)  # in range, between slider stops: kept as is
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+def test_home_explains_and_links(ml100k):
+    at = open_page()
+    assert_clean(at)
+    assert "two-tower" in at.title[0].value.lower()
+    assert len(at.get("graphviz_chart")) == 2  # two-stage pipeline, two-tower model
+    assert {m.label for m in at.metric} >= {"Ratings", "Users", "Movies"}
+    assert len(at.get("page_link")) >= 5
+
+
+def test_train_page_url_clamping_and_presets(ml100k):
+    at = open_page("pages/train.py", {"embedding_dim": "999", "optimizer": "sgd", "batch_size": "5000",
+                                      "epochs": "two", "learning_rate": "0.00001"})
+    assert_clean(at)
+    assert at.slider(key="embedding_dim").value == 256
+    assert at.selectbox(key="optimizer").value == "adagrad"
+    assert at.select_slider(key="batch_size").value == 5000  # between the stops, in range: kept
+    assert at.select_slider(key="learning_rate").value == 0.0001
+    assert at.slider(key="epochs").value == TUTORIAL.epochs
+    warned = texts(at.warning)
+    for name in ("embedding_dim", "optimizer", "epochs", "learning_rate"):
+        assert name in warned
+    assert "batch_size" not in warned
+    assert at.query_params["embedding_dim"] == "256"  # the fixed value is mirrored back into the URL
+
+    at.selectbox(key="preset").select("Our best").run()
+    assert_clean(at)
+    assert at.slider(key="embedding_dim").value == BEST.embedding_dim
+    assert at.toggle(key="popularity_correction").value is True
+    assert at.query_params["optimizer"] == "adam"
+    for name in params.LEVERS:  # every other lever sits in "More levers", with help
+        assert at.get_by_key(name).help, name
+
+
+def test_train_then_recommend(ml100k):
+    saved = runs.find(TUTORIAL.with_(**TINY), ml100k)
+    if saved is not None:  # left by an earlier session in the same $RECSYS_HOME: the click must train
+        runs.delete(saved.run_id)
+    before = {r.run_id for r in runs.list_runs()}
+    at = open_page("pages/train.py")
+    for key, value in TINY.items():
+        widget = {"batch_size": at.select_slider, "seed": at.number_input}.get(key, at.slider)(key=key)
+        widget.set_value(value)
+    at.run()
+    assert {r.run_id for r in runs.list_runs()} == before, "moving a widget must not train"
+
+    at.button(key="train").click().run()
+    assert_clean(at)
+    assert "Trained in" in texts(at.success)
+    table = at.dataframe[0].value
+    assert len(table) == 4  # model and popularity, both variants
+    numbers = table[[f"top-{k}" for k in (1, 5, 10, 50, 100)]].to_numpy()
+    assert ((numbers >= 0) & (numbers <= 1)).all()
+    new = {r.run_id for r in runs.list_runs()} - before
+    assert len(new) == 1
+    run_id = new.pop()
+    assert at.sidebar.selectbox(key="active_run").value == run_id  # the trained run is now active
+
+    at.button(key="train").click().run()  # the same config again: no retraining
+    assert_clean(at)
+    assert "Loaded a saved run" in texts(at.info)
+
+    other = open_page("pages/train.py", {k: str(v) for k, v in TINY.items()})  # another session, by link
+    assert_clean(other)
+    other.button(key="train").click().run()
+    assert "Loaded a saved run from this server's memory" in texts(other.info)
+    assert {r.run_id for r in runs.list_runs()} - before == {run_id}
+
+    at.switch_page("pages/recommend.py").run()
+    assert_clean(at)
+    assert at.selectbox(key="user_id").value == "42"
+    at.slider(key="k").set_value(5).run()
+    assert_clean(at)
+    lists = at.dataframe[-2:]
+    assert [len(d.value) for d in lists] == [5, 5]
+    assert {"Age", "Gender", "Occupation"} <= {m.label for m in at.metric}
+    assert "Overlap@5" in {m.label for m in at.metric}
+
+    at.radio(key="mode").set_value("Per movie").run()
+    assert_clean(at)
+    assert at.selectbox(key="movie_title").value == "Star Wars (1977)"
+    lists = at.dataframe[-2:]
+    assert [len(d.value) for d in lists] == [5, 5]
+    assert "Star Wars (1977)" not in set(lists[0].value["movie_title"])
+
+    at.number_input(key="num_leaves").set_value(10)
+    at.number_input(key="num_leaves_to_search").set_value(20)
+    at.run()
+    assert_clean(at)
+    assert "num_leaves_to_search" in texts(at.error)
+
+    at.number_input(key="num_leaves_to_search").set_value(10).run()  # valid again: a rebuilt index
+    assert_clean(at)
+    assert not at.error
+    assert [len(d.value) for d in at.dataframe[-2:]] == [5, 5]
+
+
+def test_pages_without_runs(ml100k, monkeypatch, tmp_path):
+    import os
+
+    (tmp_path / "data").symlink_to(Path(os.environ["RECSYS_HOME"]) / "data")  # the dataset, without runs
+    monkeypatch.setenv("RECSYS_HOME", str(tmp_path))
+    for page in ("pages/recommend.py", "pages/home.py", "pages/train.py"):
+        at = open_page(page)
+        assert_clean(at)
+        assert any("No trained run" in i.value or "Nothing trained" in i.value for i in at.info), page
+    assert at.sidebar.get("page_link")  # "Train one" link in the sidebar
+
+
+# ----------------------------------------------------------------------------- links to the Recommend page
+
+
+def test_recommend_page_links(tiny_run):
+    at = open_page("pages/recommend.py", {"mode": "user", "user_id": "9999", "k": "abc", "exclude_seen": "maybe"})
+    assert_clean(at)
+    warned = texts(at.warning)
+    for part in ("user_id='9999' is not a user", "k='abc' is not a number", "exclude_seen='maybe' is not true/false"):
+        assert part in warned, warned
+    assert (at.selectbox(key="user_id").value, at.slider(key="k").value, at.toggle(key="exclude_seen").value) == (
+        "42", 10, True)
+    assert [len(d.value) for d in at.dataframe[-2:]] == [10, 10]
+    assert at.query_params["user_id"] == "42" and at.query_params["k"] == "10"  # the URL now says what is shown
+    at.slider(key="k").set_value(5).run()  # a changed setting: the link's notices are done
+    assert_clean(at)
+    assert not at.warning
+
+    at = open_page("pages/recommend.py", {"mode": "user", "user_id": "7", "k": "5", "exclude_seen": "false"})
+    assert_clean(at)
+    assert not at.warning
+    assert "Top 5 for user 7" in texts(at.subheader) and at.toggle(key="exclude_seen").value is False
+    assert [len(d.value) for d in at.dataframe[-2:]] == [5, 5]
+
+    at = open_page("pages/recommend.py", {"mode": "movie", "movie_title": "star wars", "k": "100000"})
+    assert_clean(at)
+    warned = texts(at.warning)
+    assert "movie_title='star wars' is not a movie" in warned and "Did you mean 'Star Wars (1977)'" in warned
+    assert "k=100000 is out of range [1, 50]; using 50" in warned
+    assert at.radio(key="mode").value == "Per movie" and at.selectbox(key="movie_title").value == "Star Wars (1977)"
+    assert [len(d.value) for d in at.dataframe[-2:]] == [50, 50]
+    assert "user_id" not in at.query_params and at.query_params["mode"] == "movie"
+
+
+# ----------------------------------------------------------------------------- many sessions, one server
+
+
+def test_server_memory_is_bounded_lru():
+    """``st.cache_resource(max_entries=...)`` (the Recommender cache) and our run cache drop the least recently used."""
+    from pages import _shared
+
+    built = []
+
+    @st.cache_resource(max_entries=2)
+    def build(key):
+        built.append(key)
+        return key
+
+    for key in "abac":  # "a" was used after "b": "b" is the one evicted
+        build(key)
+    build("a")
+    build("b")
+    assert built == ["a", "b", "c", "b"]
+
+    class Run:
+        def __init__(self, run_id):
+            self.run_id = run_id
+
+    cache = _shared._ServerRuns(cap=2)
+    for rid in ("r1", "r2"):
+        cache.put(Run(rid))
+    cache.get("r1")
+    cache.put(Run("r3"))
+    assert (cache.get("r1") is not None, cache.get("r2"), cache.get("r3") is not None, len(cache)) == (
+        True, None, True, 2)
+
+
+def test_two_sessions_same_config_train_once(ml100k):
+    """Two sessions click Train on the same settings while another training runs: both wait, one training."""
+    from pages import _shared
+
+    seed = 5
+    config = TUTORIAL.with_(**{**TINY, "seed": seed})
+    saved = runs.find(config, ml100k)
+    if saved is not None:
+        runs.delete(saved.run_id)
+    queue = _shared.job_queue()  # the server's queue (st.cache_resource: the same object the pages use)
+    blocker = queue.submit(TUTORIAL.with_(embedding_dim=8, epochs=50, batch_size=4096, seed=51), ml100k,
+                           watcher="blocker")
+    link = {k: str(v) for k, v in {**TINY, "seed": seed}.items()}
+    sessions = [open_page("pages/train.py", link) for _ in range(2)]
+    threads = [threading.Thread(target=lambda s=s: s.button(key="train").click().run()) for s in sessions]
+    for t in threads:
+        t.start()
+    rid = runs.run_id(config, runs.data_tag(ml100k))
+    deadline = time.monotonic() + 120  # a guard against hanging, not a speed check
+    while (job := queue.live(rid)) is None or len(job.watchers) < 2:
+        assert time.monotonic() < deadline, "the two sessions never joined one job"
+        time.sleep(0.1)
+    assert job.state == "queued" and queue.ahead(job) == 1  # behind the blocker
+    queue.cancel(blocker, "blocker")  # its only watcher leaves: it stops at the next batch, saves nothing
+    for t in threads:
+        t.join(300)
+    for at in sessions:
+        assert_clean(at)
+        assert f"saved as run {rid}" in texts(at.success)  # both got the run from the one training
+        assert at.sidebar.selectbox(key="active_run").value == rid
+    queue.wait(blocker, timeout=300)
+    assert blocker.state == "cancelled" and runs.find(blocker.config, ml100k) is None
+    assert runs.find(config, ml100k).run_id == rid
+
+
+def test_training_failure_is_a_message(ml100k, monkeypatch, tmp_path):
+    """A training that fails (here: a foreign file sits where the run is saved) is an st.error, not a traceback."""
+    import os
+
+    (tmp_path / "data").symlink_to(Path(os.environ["RECSYS_HOME"]) / "data")
+    monkeypatch.setenv("RECSYS_HOME", str(tmp_path))
+    seed = 6
+    rid = runs.run_id(TUTORIAL.with_(**{**TINY, "seed": seed}), runs.data_tag(ml100k))
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / rid).write_text("not a run")
+    at = open_page("pages/train.py", {k: str(v) for k, v in {**TINY, "seed": seed}.items()})
+    at.button(key="train").click().run()
+    assert_clean(at)
+    assert rid in texts(at.error)
+    assert not at.button(key="train").disabled
+    at.slider(key="epochs").set_value(2).run()  # the page keeps working
+    assert_clean(at)
+    assert "Nothing trained" not in texts(at.info) and rid in texts(at.error)
