@@ -8,6 +8,7 @@ server downloads it), trains one tiny run through the Train page, then opens the
 page in ``--sessions`` headless Chromium sessions at once (one browser, one context each), each
 for another user through a link (``/recommend?mode=user&user_id=…&k=10&exclude_seen=true``):
 
+0. one session at a time (3 sessions, the baseline);
 1. without training, ``--rounds`` times;
 2. while another session trains a larger model through the Train page (a link and a click),
    after a third session has asked for yet another config, seen its place in the queue and
@@ -178,7 +179,7 @@ async def train_session(browser, url: str, query: str, timeout_s: float):
     page = await ctx.new_page()
     await page.goto(f"{url}/train?{query}", wait_until="commit", timeout=timeout_s * 1000)
     await settled(page, "document.body.innerText.includes('Nothing trained in this session yet')", timeout_s)
-    await page.get_by_role("button", name="Train", exact=True).click()
+    await page.get_by_role("button", name="Train", exact=True).click(timeout=timeout_s * 1000)
     return ctx, page
 
 
@@ -226,7 +227,7 @@ async def main_async(args, home: Path, url: str) -> int:
             print(f"tiny run trained through the Train page in {time.perf_counter() - t:.1f} s", flush=True)
 
             expected = Expected(home)
-            pool = random.Random(0).sample([str(u) for u in expected.ds.user_ids], args.sessions * args.rounds * 2 + 1)
+            pool = random.Random(0).sample([str(u) for u in expected.ds.user_ids], args.sessions * args.rounds * 2 + 3)
             # One more warm-up (not timed): a bad link builds the run's indexes and must show notices, no error.
             ctx = await browser.new_context()
             page = await ctx.new_page()
@@ -239,6 +240,10 @@ async def main_async(args, home: Path, url: str) -> int:
                     failures.append(f"bad link: no notice about {part}")
             await ctx.close()
 
+            print("baseline: 3 sessions one after the other, nothing training", flush=True)
+            for user in pool[-3:]:
+                got = await recommend(browser, url, user, expected, args.timeout)
+                results.append({**got, "phase": "single"})
             n = args.sessions * args.rounds
             print(f"phase 1: {args.sessions} concurrent sessions x {args.rounds} rounds, nothing training", flush=True)
             await phase(browser, url, pool[:n], expected, args.rounds, args.timeout, "idle", results)
@@ -248,7 +253,7 @@ async def main_async(args, home: Path, url: str) -> int:
             await wait_text(trainer, "Epoch 1/", args.timeout)
             q_ctx, queued = await train_session(browser, url, QUEUED, args.timeout)
             await wait_text(queued, "1 ahead in the queue", args.timeout)
-            await queued.get_by_role("button", name="Cancel", exact=True).click()
+            await queued.get_by_role("button", name="Cancel", exact=True).click(timeout=args.timeout * 1000)
             await wait_text(queued, "Cancelled", args.timeout)
             await q_ctx.close()
             print("  a third session saw '1 ahead in the queue' and cancelled", flush=True)
@@ -256,7 +261,7 @@ async def main_async(args, home: Path, url: str) -> int:
             body = await trainer.inner_text("body")
             still = "Epoch " in body and "saved as run" not in body
             failures += [f"trainer: {e}" for e in await page_errors(trainer)]
-            await trainer.get_by_role("button", name="Cancel", exact=True).click()
+            await trainer.get_by_role("button", name="Cancel", exact=True).click(timeout=args.timeout * 1000)
             await wait_text(trainer, "Cancelled", args.timeout)
             await trainer_ctx.close()
             print(f"  the training {'was still running' if still else 'had ended'} when phase 2 ended; cancelled",
@@ -271,7 +276,7 @@ async def main_async(args, home: Path, url: str) -> int:
     print()
     print(f"{'phase':<10} {'sessions':>8} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'problems':>8}")
     p50 = {}
-    for label in ("idle", "training"):
+    for label in ("single", "idle", "training"):
         rows = [r for r in results if r["phase"] == label]
         times = np.array([r["seconds"] for r in rows if r["seconds"] is not None])
         bad = sum(bool(r["problems"]) for r in rows)
@@ -281,8 +286,10 @@ async def main_async(args, home: Path, url: str) -> int:
                   f"{times.max():>7.2f} {bad:>8}")
         for r in rows:
             failures += [f"{label}, user {r['user']}: {p}" for p in r["problems"]]
-    if len(p50) == 2:
+    if "idle" in p50 and "training" in p50:
         print(f"p50 while training / idle: {p50['training'] / p50['idle']:.2f}x")
+    if "idle" in p50 and "single" in p50:
+        print(f"p50 of {args.sessions} at once / one alone: {p50['idle'] / p50['single']:.2f}x")
     if failures:
         print(f"\nFAILED: {len(failures)} problem(s)")
         for f in failures[:30]:

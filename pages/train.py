@@ -153,8 +153,8 @@ class LiveProgress(train.Callback):
     Fed from the training job's snapshots (the job trains in the server's worker thread).
     """
 
-    def __init__(self, config: TrainConfig, ds, area):
-        self.config, self.ds = config, ds
+    def __init__(self, config: TrainConfig, ds, area, status=None):
+        self.config, self.ds, self.status = config, ds, status
         self.bar, self.chart = area.empty(), area.empty()
         self.bar.progress(0.0, text="Preparing the data and building the model…")
         self.history: list = []
@@ -162,6 +162,9 @@ class LiveProgress(train.Callback):
         self._last = 0.0
 
     def on_batch(self, epoch: int, step: int, steps: int, loss: float) -> None:
+        if self.status is not None:  # the wait in the queue is over
+            self.status.empty()
+            self.status = None
         now = time.monotonic()
         if step < steps and now - self._last < 0.1:  # at most ~10 updates a second
             return
@@ -215,16 +218,18 @@ def follow_training(ds) -> None:
     the page does not stop it, and coming back shows it again; the Cancel button does.
     """
     job = st.session_state[JOB_KEY]
-    st.markdown(f"**Training** {job.config.label()}")
+    head, button = st.columns([4, 1], vertical_alignment="center")
+    head.markdown(f"**Training** {job.config.label()}")
+    button.button("Cancel", key="cancel_training", on_click=cancel_training, width="stretch",
+                  help="Stop waiting for this training. It stops unless another session waits for the same settings.")
     status = st.empty()
-    area = st.container()
-    st.button("Cancel", key="cancel_training", on_click=cancel_training,
-              help="Stop waiting for this training. It stops unless another session waits for the same settings.")
-    progress = LiveProgress(job.config, ds, area)
+    progress = LiveProgress(job.config, ds, st.container(), status)
+    at_once = _shared.job_queue().max_concurrent
 
     def waiting(ahead: int, seconds: float) -> None:
         status.info(f"Waiting: {ahead} ahead in the queue ({seconds:.0f} s). The server trains "
-                    "one model at a time; yours starts when its turn comes.", icon="⏳")
+                    f"{'one model' if at_once == 1 else f'{at_once} models'} at a time; yours starts when its "
+                    "turn comes.", icon="⏳")
 
     try:
         run, how = _shared.follow(job, progress, on_wait=waiting)

@@ -509,6 +509,9 @@ def load(source: str = "auto", variant: str = "100k", path: str | Path | None = 
         raise UserError("--source grouplens needs --path to a MovieLens folder or zip")
 
     if use_cache and source in ("auto", "packaged", "grouplens", "tfds"):
+        from .atomic import clean_leftovers
+
+        clean_leftovers(data_dir())  # hidden folders of writers killed over an hour ago
         candidates = [_cache_dir(variant, source, path if source == "grouplens" else None)]
         if source == "auto":
             candidates = [_cache_dir(variant, s, path if s == "grouplens" else None)

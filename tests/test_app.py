@@ -248,7 +248,11 @@ def test_server_memory_is_bounded_lru():
 
 
 def test_two_sessions_same_config_train_once(ml100k):
-    """Two sessions click Train on the same settings while another training runs: both wait, one training."""
+    """A session clicks Train on settings another session already queued (behind a third training): one training.
+
+    The other sessions are the server's queue used directly (AppTest runs are not safe to run
+    two at a time in one process); the page session is a real AppTest, run in a thread.
+    """
     from pages import _shared
 
     seed = 5
@@ -259,27 +263,25 @@ def test_two_sessions_same_config_train_once(ml100k):
     queue = _shared.job_queue()  # the server's queue (st.cache_resource: the same object the pages use)
     blocker = queue.submit(TUTORIAL.with_(embedding_dim=8, epochs=50, batch_size=4096, seed=51), ml100k,
                            watcher="blocker")
-    link = {k: str(v) for k, v in {**TINY, "seed": seed}.items()}
-    sessions = [open_page("pages/train.py", link) for _ in range(2)]
-    threads = [threading.Thread(target=lambda s=s: s.button(key="train").click().run()) for s in sessions]
-    for t in threads:
-        t.start()
-    rid = runs.run_id(config, runs.data_tag(ml100k))
+    first = queue.submit(config, ml100k, watcher="first session")
+    assert first.state == "queued" and queue.ahead(first) == 1  # behind the blocker
+    at = open_page("pages/train.py", {k: str(v) for k, v in {**TINY, "seed": seed}.items()})
+    clicked = threading.Thread(target=lambda: at.button(key="train").click().run())
+    clicked.start()
     deadline = time.monotonic() + 120  # a guard against hanging, not a speed check
-    while (job := queue.live(rid)) is None or len(job.watchers) < 2:
-        assert time.monotonic() < deadline, "the two sessions never joined one job"
+    while len(first.watchers) < 2:  # the page's session joined the queued job instead of queueing its own
+        assert time.monotonic() < deadline and clicked.is_alive(), "the page never joined the queued job"
         time.sleep(0.1)
-    assert job.state == "queued" and queue.ahead(job) == 1  # behind the blocker
+    assert queue.live(first.run_id) is first
     queue.cancel(blocker, "blocker")  # its only watcher leaves: it stops at the next batch, saves nothing
-    for t in threads:
-        t.join(300)
-    for at in sessions:
-        assert_clean(at)
-        assert f"saved as run {rid}" in texts(at.success)  # both got the run from the one training
-        assert at.sidebar.selectbox(key="active_run").value == rid
+    clicked.join(300)
+    queue.wait(first, timeout=300)
+    assert first.state == "done" and not first.reused
+    assert_clean(at)
+    assert f"saved as run {first.run_id}" in texts(at.success)  # the page got the run of the one training
+    assert at.sidebar.selectbox(key="active_run").value == first.run_id
     queue.wait(blocker, timeout=300)
     assert blocker.state == "cancelled" and runs.find(blocker.config, ml100k) is None
-    assert runs.find(config, ml100k).run_id == rid
 
 
 def test_training_failure_is_a_message(ml100k, monkeypatch, tmp_path):
