@@ -253,6 +253,7 @@ async def main_async(args, home: Path, url: str) -> int:
             await wait_text(trainer, "Epoch 1/", args.timeout)
             q_ctx, queued = await train_session(browser, url, QUEUED, args.timeout)
             await wait_text(queued, "1 ahead in the queue", args.timeout)
+            await queued.bring_to_front()  # a page behind others gets no animation frames: clicks would wait
             await queued.get_by_role("button", name="Cancel", exact=True).click(timeout=args.timeout * 1000)
             await wait_text(queued, "Cancelled", args.timeout)
             await q_ctx.close()
@@ -261,6 +262,7 @@ async def main_async(args, home: Path, url: str) -> int:
             body = await trainer.inner_text("body")
             still = "Epoch " in body and "saved as run" not in body
             failures += [f"trainer: {e}" for e in await page_errors(trainer)]
+            await trainer.bring_to_front()  # a page behind others gets no animation frames: clicks would wait
             await trainer.get_by_role("button", name="Cancel", exact=True).click(timeout=args.timeout * 1000)
             await wait_text(trainer, "Cancelled", args.timeout)
             await trainer_ctx.close()
