@@ -192,6 +192,14 @@ async def wait_text(page, text: str, timeout_s: float) -> None:
         raise RuntimeError(f"waiting for {text!r}: {problems}")
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds the streamlit server (and its threads: page scripts, the training) has used so far."""
+    import psutil
+
+    t = psutil.Process(pid).cpu_times()
+    return t.user + t.system
+
+
 async def phase(browser, url, users, expected, rounds, timeout_s, label, results):
     n = len(users) // rounds
     for r in range(rounds):
@@ -206,11 +214,12 @@ async def phase(browser, url, users, expected, rounds, timeout_s, label, results
               f"{bad} with problems", flush=True)
 
 
-async def main_async(args, home: Path, url: str) -> int:
+async def main_async(args, home: Path, url: str, pid: int) -> int:
     from playwright.async_api import async_playwright
 
     failures: list[str] = []
     results: list[dict] = []
+    cpu_per_page: dict = {}  # server CPU seconds per page (phase 2's includes the training's)
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:
@@ -241,12 +250,16 @@ async def main_async(args, home: Path, url: str) -> int:
             await ctx.close()
 
             print("baseline: 3 sessions one after the other, nothing training", flush=True)
+            cpu = server_cpu(pid)
             for user in pool[-3:]:
                 got = await recommend(browser, url, user, expected, args.timeout)
                 results.append({**got, "phase": "single"})
+            cpu_per_page["single"] = (server_cpu(pid) - cpu) / 3
             n = args.sessions * args.rounds
             print(f"phase 1: {args.sessions} concurrent sessions x {args.rounds} rounds, nothing training", flush=True)
+            cpu = server_cpu(pid)
             await phase(browser, url, pool[:n], expected, args.rounds, args.timeout, "idle", results)
+            cpu_per_page["idle"] = (server_cpu(pid) - cpu) / n
 
             print("phase 2: another session trains", BIG, flush=True)
             trainer_ctx, trainer = await train_session(browser, url, BIG, args.timeout)
@@ -274,7 +287,8 @@ async def main_async(args, home: Path, url: str) -> int:
             await browser.close()
 
     print()
-    print(f"{'phase':<10} {'sessions':>8} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'problems':>8}")
+    print(f"{'phase':<10} {'sessions':>8} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'problems':>8} "
+          f"{'server CPU s/page':>18}")
     p50 = {}
     for label in ("single", "idle", "training"):
         rows = [r for r in results if r["phase"] == label]
@@ -282,8 +296,9 @@ async def main_async(args, home: Path, url: str) -> int:
         bad = sum(bool(r["problems"]) for r in rows)
         if len(times):
             p50[label] = float(np.percentile(times, 50))
+            cpu = f"{cpu_per_page[label]:.2f}" if label in cpu_per_page else "-"
             print(f"{label:<10} {len(rows):>8} {p50[label]:>7.2f} {np.percentile(times, 95):>7.2f} "
-                  f"{times.max():>7.2f} {bad:>8}")
+                  f"{times.max():>7.2f} {bad:>8} {cpu:>18}")
         for r in rows:
             failures += [f"{label}, user {r['user']}: {p}" for p in r["problems"]]
     if "idle" in p50 and "training" in p50:
@@ -318,7 +333,9 @@ def main() -> int:
     proc = start_server(home, port)
     try:
         print(f"streamlit on http://127.0.0.1:{port}, RECSYS_HOME={home}", flush=True)
-        return asyncio.run(main_async(args, home, f"http://127.0.0.1:{port}"))
+        print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs",
+              flush=True)
+        return asyncio.run(main_async(args, home, f"http://127.0.0.1:{port}", proc.pid))
     finally:
         proc.terminate()
         try:
