@@ -32,6 +32,15 @@ def init_state(ds) -> None:
                                                             settings["exclude_seen"])
 
 
+def user_labels(ds) -> dict:
+    """``{"42": "42 · 30 M, administrator"}`` for the user picker (column-wise: this runs on every page view)."""
+    u = ds.users
+    ids = u["user_id"].astype(str)
+    text = ids + " · " + u["user_age"].astype(str) + " " + u["user_gender"].astype(str) + ", " + \
+        u["user_occupation"].astype(str)
+    return dict(zip(ids, text))
+
+
 def mirror_in_url(settings: dict) -> None:
     """Write the query into the URL (only keys that change), dropping the other mode's keys."""
     wanted = url_params.recommend_to_query(settings)
@@ -136,8 +145,7 @@ except UserError as e:
 
 try:
     if mode == MODES[0]:
-        users = ds.users.assign(user_id=ds.users["user_id"].astype(str)).set_index("user_id")
-        labels = {u: f"{u} · {r.user_age} {r.user_gender}, {r.user_occupation}" for u, r in users.iterrows()}
+        labels = user_labels(ds)
         options = list(ds.user_ids)
         if st.session_state.get("user_id") not in options:  # another dataset's user (the active run changed)
             st.session_state["user_id"] = DEFAULT_USER if DEFAULT_USER in options else options[0]
