@@ -158,14 +158,39 @@ def build_scann(vectors: np.ndarray, params: ScannParams | None = None, k: int =
     return index
 
 
+def padded_exclusions(exclude, k: int, n_candidates: int | None = None) -> np.ndarray:
+    """``exclude`` as a [1, L] int32 array, L rounded up to a power of two (at least 16), padded with -1.
+
+    TFRS's ``query_with_exclusions`` is a ``tf.function`` that asks the index for
+    k + L results: every new length L would trace a new graph (~0.3 s each). Users have
+    different numbers of seen movies, so without padding nearly every user pays that
+    once. -1 is never a row id, so the padding excludes nothing; only ~log2(catalog)
+    graphs are ever traced.
+    """
+    exclude = np.asarray(exclude, np.int32).ravel()
+    length = max(16, 1 << int(np.ceil(np.log2(max(len(exclude), 1)))))
+    if n_candidates is not None:  # the index cannot return more than its catalog
+        length = min(length, max(len(exclude), n_candidates - k))
+    out = np.full((1, length), -1, np.int32)
+    out[0, :len(exclude)] = exclude
+    return out
+
+
 def search(index, query: np.ndarray, k: int, exclude: list | np.ndarray | None = None):
     """Top-k (scores, row ids) for one query vector, leaving out the ``exclude`` rows."""
     q = tf.constant(np.asarray(query, np.float32)[None, :])
     if exclude is not None and len(exclude):
-        scores, ids = index.query_with_exclusions(q, tf.constant(np.asarray(exclude, np.int32)[None, :]), k=k)
+        n = _catalog_size(index)
+        scores, ids = index.query_with_exclusions(q, tf.constant(padded_exclusions(exclude, k, n)), k=k)
     else:
         scores, ids = index(q, k=k)
     return scores.numpy()[0], ids.numpy()[0]
+
+
+def _catalog_size(index) -> int | None:
+    """Number of candidates an index holds (BruteForce and ScaNN keep their ids as a weight)."""
+    ids = getattr(index, "_identifiers", None)
+    return None if ids is None else int(ids.shape[0])
 
 
 @dataclass

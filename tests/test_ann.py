@@ -141,3 +141,19 @@ def test_ann_page(tiny_run, monkeypatch):
     at.run()
     assert not at.exception
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+
+
+def test_exclusions_are_padded_to_few_lengths_and_still_exclude():
+    """Seen-movie lists of every length share a handful of traced graphs, and nothing excluded comes back."""
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(300, 8)).astype(np.float32)
+    lengths = {idx.padded_exclusions(np.arange(n), k=10, n_candidates=300).shape[1] for n in range(1, 281)}
+    assert lengths == {16, 32, 64, 128, 256, 290}, lengths  # above 256: capped at catalog - k
+    padded = idx.padded_exclusions([5, 7, 9], k=10, n_candidates=300)
+    assert padded.shape == (1, 16) and padded[0, :3].tolist() == [5, 7, 9] and (padded[0, 3:] == -1).all()
+    bf = idx.build_bruteforce(vectors)
+    exact_order = np.argsort(-(vectors @ vectors[0]))
+    for n in (1, 17, 100, 289):
+        exclude = exact_order[:n]  # the best n: the answer must be the next 10 exactly
+        scores, ids = idx.search(bf, vectors[0], 10, exclude)
+        assert ids.tolist() == exact_order[n:n + 10].tolist()
