@@ -111,20 +111,11 @@ def test_bench_ann_cli_json(capsys):
     assert "at least" in capsys.readouterr().err
 
 
-def test_ann_page(tiny_run, monkeypatch):
-    from streamlit.runtime.pages_manager import PagesManager
+def test_ann_page(tiny_run):
     from streamlit.testing.v1 import AppTest
 
-    # Run the page through app.py's st.navigation, as the server does (see tests/test_app.py).
-    init = PagesManager.__init__
-
-    def patched(self, *args, **kwargs):
-        PagesManager.uses_pages_directory = False
-        init(self, *args, **kwargs)
-
-    monkeypatch.setattr(PagesManager, "__init__", patched)
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
-    at.switch_page("pages/ann.py")
+    at.switch_page("app_pages/ann.py")
     at.run()
     assert not at.exception
     assert any(m.label.startswith("recall@") for m in at.metric)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from recsys import params, runs
@@ -18,24 +17,6 @@ from recsys.config import BEST, TUTORIAL
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 # A tiny config with a seed no other test uses, so the first click really trains.
 TINY = {"embedding_dim": 8, "epochs": 1, "batch_size": 4096, "seed": 4}
-
-
-@pytest.fixture(autouse=True)
-def navigation_pages(monkeypatch):
-    """Run pages the way the server does once ``st.navigation`` has run: through ``app.py``.
-
-    Streamlit guesses from the ``pages/`` folder that an app uses its older, folder-based
-    navigation until ``st.navigation`` says otherwise; AppTest resets that guess before
-    every run, so ``switch_page`` would run a page file alone (no sidebar). This keeps
-    the guess at "no".
-    """
-    init = PagesManager.__init__
-
-    def patched(self, *args, **kwargs):
-        PagesManager.uses_pages_directory = False
-        init(self, *args, **kwargs)
-
-    monkeypatch.setattr(PagesManager, "__init__", patched)
 
 
 def open_page(page: str | None = None, query: dict | None = None) -> AppTest:
@@ -83,7 +64,7 @@ def test_home_explains_and_links(ml100k):
 
 
 def test_train_page_url_clamping_and_presets(ml100k):
-    at = open_page("pages/train.py", {"embedding_dim": "999", "optimizer": "sgd", "batch_size": "5000",
+    at = open_page("app_pages/train.py", {"embedding_dim": "999", "optimizer": "sgd", "batch_size": "5000",
                                       "epochs": "two", "learning_rate": "0.00001"})
     assert_clean(at)
     assert at.slider(key="embedding_dim").value == 256
@@ -111,7 +92,7 @@ def test_train_then_recommend(ml100k):
     if saved is not None:  # left by an earlier session in the same $RECSYS_HOME: the click must train
         runs.delete(saved.run_id)
     before = {r.run_id for r in runs.list_runs()}
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     for key, value in TINY.items():
         widget = {"batch_size": at.select_slider, "seed": at.number_input}.get(key, at.slider)(key=key)
         widget.set_value(value)
@@ -134,13 +115,13 @@ def test_train_then_recommend(ml100k):
     assert_clean(at)
     assert "Loaded a saved run" in texts(at.info)
 
-    other = open_page("pages/train.py", {k: str(v) for k, v in TINY.items()})  # another session, by link
+    other = open_page("app_pages/train.py", {k: str(v) for k, v in TINY.items()})  # another session, by link
     assert_clean(other)
     other.button(key="train").click().run()
     assert "Loaded a saved run from this server's memory" in texts(other.info)
     assert {r.run_id for r in runs.list_runs()} - before == {run_id}
 
-    at.switch_page("pages/recommend.py").run()
+    at.switch_page("app_pages/recommend.py").run()
     assert_clean(at)
     assert at.selectbox(key="user_id").value == "42"
     at.slider(key="k").set_value(5).run()
@@ -174,7 +155,7 @@ def test_pages_without_runs(ml100k, monkeypatch, tmp_path):
 
     (tmp_path / "data").symlink_to(Path(os.environ["RECSYS_HOME"]) / "data")  # the dataset, without runs
     monkeypatch.setenv("RECSYS_HOME", str(tmp_path))
-    for page in ("pages/recommend.py", "pages/home.py", "pages/train.py"):
+    for page in ("app_pages/recommend.py", "app_pages/home.py", "app_pages/train.py"):
         at = open_page(page)
         assert_clean(at)
         assert any("No trained run" in i.value or "Nothing trained" in i.value for i in at.info), page
@@ -185,7 +166,7 @@ def test_pages_without_runs(ml100k, monkeypatch, tmp_path):
 
 
 def test_recommend_page_links(tiny_run):
-    at = open_page("pages/recommend.py", {"mode": "user", "user_id": "9999", "k": "abc", "exclude_seen": "maybe"})
+    at = open_page("app_pages/recommend.py", {"mode": "user", "user_id": "9999", "k": "abc", "exclude_seen": "maybe"})
     assert_clean(at)
     warned = texts(at.warning)
     for part in ("user_id='9999' is not a user", "k='abc' is not a number", "exclude_seen='maybe' is not true/false"):
@@ -198,13 +179,13 @@ def test_recommend_page_links(tiny_run):
     assert_clean(at)
     assert not at.warning
 
-    at = open_page("pages/recommend.py", {"mode": "user", "user_id": "7", "k": "5", "exclude_seen": "false"})
+    at = open_page("app_pages/recommend.py", {"mode": "user", "user_id": "7", "k": "5", "exclude_seen": "false"})
     assert_clean(at)
     assert not at.warning
     assert "Top 5 for user 7" in texts(at.subheader) and at.toggle(key="exclude_seen").value is False
     assert [len(d.value) for d in at.dataframe[-2:]] == [5, 5]
 
-    at = open_page("pages/recommend.py", {"mode": "movie", "movie_title": "star wars", "k": "100000"})
+    at = open_page("app_pages/recommend.py", {"mode": "movie", "movie_title": "star wars", "k": "100000"})
     assert_clean(at)
     warned = texts(at.warning)
     assert "movie_title='star wars' is not a movie" in warned and "Did you mean 'Star Wars (1977)'" in warned
@@ -219,7 +200,7 @@ def test_recommend_page_links(tiny_run):
 
 def test_server_memory_is_bounded_lru():
     """``st.cache_resource(max_entries=...)`` (the Recommender cache) and our run cache drop the least recently used."""
-    from pages import _shared
+    from app_pages import _shared
 
     built = []
 
@@ -253,7 +234,7 @@ def test_two_sessions_same_config_train_once(ml100k):
     The other sessions are the server's queue used directly (AppTest runs are not safe to run
     two at a time in one process); the page session is a real AppTest, run in a thread.
     """
-    from pages import _shared
+    from app_pages import _shared
 
     seed = 5
     config = TUTORIAL.with_(**{**TINY, "seed": seed})
@@ -265,7 +246,7 @@ def test_two_sessions_same_config_train_once(ml100k):
                            watcher="blocker")
     first = queue.submit(config, ml100k, watcher="first session")
     assert first.state == "queued" and queue.ahead(first) == 1  # behind the blocker
-    at = open_page("pages/train.py", {k: str(v) for k, v in {**TINY, "seed": seed}.items()})
+    at = open_page("app_pages/train.py", {k: str(v) for k, v in {**TINY, "seed": seed}.items()})
     clicked = threading.Thread(target=lambda: at.button(key="train").click().run())
     clicked.start()
     deadline = time.monotonic() + 120  # a guard against hanging, not a speed check
@@ -294,7 +275,7 @@ def test_training_failure_is_a_message(ml100k, monkeypatch, tmp_path):
     rid = runs.run_id(TUTORIAL.with_(**{**TINY, "seed": seed}), runs.data_tag(ml100k))
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / rid).write_text("not a run")
-    at = open_page("pages/train.py", {k: str(v) for k, v in {**TINY, "seed": seed}.items()})
+    at = open_page("app_pages/train.py", {k: str(v) for k, v in {**TINY, "seed": seed}.items()})
     at.button(key="train").click().run()
     assert_clean(at)
     assert rid in texts(at.error)

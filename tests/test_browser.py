@@ -104,16 +104,13 @@ def test_pages_in_chromium(server):
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
 
-            page.goto(server + "/")
-            settle(page, "Where to go next")
-            check_clean(page)
-            page.locator('[data-testid="stGraphVizChart"] svg').nth(1).wait_for()
-            assert page.locator('[data-testid="stGraphVizChart"] svg').count() == 2
-            screenshot(page, "home.png")
-
+            # The server's very first request is a deep link (a teacher's shared URL after a restart):
+            # it must open the Train page inside app.py's navigation, not a bare page file.
             page.goto(f"{server}/train?{TINY_QUERY}")
             settle(page, "Nothing trained in this session yet")
             check_clean(page)
+            nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+            assert "ANN lab" in nav and "Embedding map" in nav and "shared" not in nav.lower(), nav
             page.get_by_role("button", name="Train", exact=True).click()
             settle(page, "and saved as run")
             check_clean(page)
@@ -142,5 +139,12 @@ def test_pages_in_chromium(server):
             page.locator('[data-testid="stDataFrame"]').nth(1).wait_for()
             assert page.locator('[data-testid="stDataFrame"]').count() == 2
             screenshot(page, "recommend_movie.png")
+
+            page.goto(server + "/")
+            settle(page, "Where to go next")
+            check_clean(page)
+            page.locator('[data-testid="stGraphVizChart"] svg').nth(1).wait_for()
+            assert page.locator('[data-testid="stGraphVizChart"] svg').count() == 2
+            screenshot(page, "home.png")
         finally:
             browser.close()

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from recsys import charts, cli, projection, runs, sweep
@@ -17,22 +16,6 @@ from recsys.errors import UserError
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 AXES = {"embedding_dim": [8], "seed": [42, 606]}  # cell 1 = the tiny_run fixture, cell 2 = a new run (own seed)
-
-
-@pytest.fixture(autouse=True)
-def navigation_pages(monkeypatch):
-    """Keep Streamlit from guessing folder-based navigation from ``pages/`` in AppTest.
-
-    AppTest resets that guess before every run, so ``switch_page`` would run a page file
-    alone, without app.py's sidebar (see tests/test_app.py).
-    """
-    init = PagesManager.__init__
-
-    def patched(self, *args, **kwargs):
-        PagesManager.uses_pages_directory = False
-        init(self, *args, **kwargs)
-
-    monkeypatch.setattr(PagesManager, "__init__", patched)
 
 
 class Recorder(sweep.SweepCallback):
@@ -165,7 +148,7 @@ def assert_clean(at: AppTest) -> None:
 
 
 def test_embeddings_page(tiny_run):
-    at = open_page("pages/embeddings.py", tiny_run.run_id)
+    at = open_page("app_pages/embeddings.py", tiny_run.run_id)
     assert_clean(at)
     assert tiny_run.run_id in at.caption[0].value
     labels = [m.label for m in at.metric]
@@ -182,7 +165,7 @@ def test_embeddings_page(tiny_run):
 
 def test_compare_page_sweep_and_delete(first_sweep, tiny_run):
     new_run = first_sweep.cells[1]["run_id"]
-    at = open_page("pages/compare.py")
+    at = open_page("app_pages/compare.py")
     assert_clean(at)
     assert new_run in at.dataframe[0].value["run_id"].tolist()
     at.multiselect(key="compare_runs").set_value([tiny_run.run_id, new_run]).run()

@@ -1,7 +1,7 @@
 """Compare runs: every saved run in one table, curves and bars of a few, and hyperparameter sweeps."""
 import streamlit as st
 
-from pages import _shared
+from app_pages import _shared
 from recsys import charts, runs, sweep
 from recsys import config as cfg
 from recsys.errors import UserError

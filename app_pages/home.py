@@ -1,7 +1,7 @@
 """Home: the dataset at a glance, and how two-tower retrieval works."""
 import streamlit as st
 
-from pages import _shared
+from app_pages import _shared
 from recsys import charts, diagrams
 from recsys.config import TUTORIAL
 
@@ -64,14 +64,14 @@ st.header("Where to go next")
 if run is None:
     st.info("No trained run yet: start on the Train page (the tutorial preset is selected for you).")
 c = st.columns(3)
-c[0].page_link("pages/train.py", label="**Train** a model and watch it learn", icon="🏋️")
+c[0].page_link("app_pages/train.py", label="**Train** a model and watch it learn", icon="🏋️")
 c[0].caption("Sliders for every hyperparameter; top-K against the popularity baseline.")
-c[1].page_link("pages/recommend.py", label="**Recommend** for a user or a movie", icon="🎬")
+c[1].page_link("app_pages/recommend.py", label="**Recommend** for a user or a movie", icon="🎬")
 c[1].caption("BruteForce and ScaNN side by side, e.g. for user 42 or *Star Wars (1977)*.")
-c[2].page_link("pages/compare.py", label="**Compare** runs", icon="📊")
+c[2].page_link("app_pages/compare.py", label="**Compare** runs", icon="📊")
 c[2].caption("Which levers matter: runs side by side.")
 c = st.columns(3)
-c[0].page_link("pages/ann.py", label="**ANN lab**: ScaNN vs BruteForce", icon="⚡")
+c[0].page_link("app_pages/ann.py", label="**ANN lab**: ScaNN vs BruteForce", icon="⚡")
 c[0].caption("Recall and latency as ScaNN's knobs change.")
-c[1].page_link("pages/embeddings.py", label="**Embedding map**", icon="🗺️")
+c[1].page_link("app_pages/embeddings.py", label="**Embedding map**", icon="🗺️")
 c[1].caption("The movie vectors in 2-D: what did the model learn?")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import _shared
+from app_pages import _shared
 from recsys import ann_bench, catalogs, runs
 from recsys import index as idx
 from recsys.errors import UserError

@@ -7,7 +7,7 @@ import time
 
 import streamlit as st
 
-from pages import _shared
+from app_pages import _shared
 from recsys import charts, evaluate, params, runs, train
 from recsys.config import KS, PRESETS, RANGES, TUTORIAL, TrainConfig
 from recsys.errors import UserError

@@ -6,7 +6,7 @@ A link opens a given query: ``?mode=user&user_id=42&k=10&exclude_seen=true`` or
 """
 import streamlit as st
 
-from pages import _shared
+from app_pages import _shared
 from recsys import index as idx
 from recsys import params as url_params
 from recsys.errors import UserError

@@ -56,7 +56,7 @@ def sidebar() -> None:
         st.subheader("Active run")
         if not items:
             st.info("No trained run yet.")
-            st.page_link("pages/train.py", label="Train one", icon="🏋️")
+            st.page_link("app_pages/train.py", label="Train one", icon="🏋️")
             st.session_state.pop(RUN_KEY, None)
             return
         ids = [r.run_id for r in items]
@@ -76,7 +76,7 @@ def active_run():
     rid = st.session_state.get(RUN_KEY)
     if rid is None:
         st.info("No trained run yet: train one on the Train page first.")
-        st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+        st.page_link("app_pages/train.py", label="Go to Train", icon="🏋️")
         return None
     try:
         return runs.load(rid)

@@ -1,7 +1,7 @@
 """Embedding map: the active run's movie (and user) vectors in 2-D, neighbours, and the SavedModel export."""
 import streamlit as st
 
-from pages import _shared
+from app_pages import _shared
 from recsys import charts, export, projection, runs
 from recsys.errors import UserError
 
