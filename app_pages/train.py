@@ -38,13 +38,18 @@ HELP = {
     "validation_fraction": "Hold out this slice of the training ratings and keep the epoch that does best on it "
                            "(0 = keep the last epoch).",
     "l2": "Penalty on the size of the embeddings used in each batch: pulls rarely seen users and movies toward 0.",
-    "user_features": "Feed age, gender and occupation into the user tower beside the user id.",
+    "user_features": "Feed age, gender, occupation and when they joined (their first rating) into the user tower "
+                     "beside the user id.",
     "movie_features": "Feed genres and title words into the movie tower beside the title.",
     "deep_layers": "Hidden layer sizes of an MLP on top of each tower, e.g. 64,32 (empty: no MLP).",
     "remove_accidental_hits": "Do not count a row's own movie as a negative when another row of the batch holds it.",
     "temperature": "Divide scores by this before the softmax: below 1 sharpens it, above 1 flattens it.",
     "num_hard_negatives": "Keep only this many highest-scoring negatives per row (0 = all of the batch).",
-    "movie_bias": "Add a learned score per movie (a popularity term) to every user's score for it.",
+    "movie_bias": "A learned score per movie, started at its log popularity: the model starts out as the "
+                  "popularity baseline and learns how each user departs from it.",
+    "user_id_dropout": "Share of users in each batch trained without their id vector, as if never seen: the towers "
+                       "learn what to recommend from features and popularity alone, which is what a new user gets. "
+                       "When serving, the id counts with weight 1 - this share (classic dropout).",
 }
 
 
@@ -123,7 +128,7 @@ LABELS = {
     "split_fraction": "Training share", "validation_fraction": "Validation slice", "l2": "L2 penalty",
     "user_features": "User features", "movie_features": "Movie features", "deep_layers": "MLP layers",
     "remove_accidental_hits": "Remove accidental hits", "temperature": "Temperature",
-    "num_hard_negatives": "Hard negatives", "movie_bias": "Movie bias",
+    "num_hard_negatives": "Hard negatives", "movie_bias": "Movie bias", "user_id_dropout": "User-id dropout",
 }
 
 

@@ -47,6 +47,8 @@ def run_id(config: TrainConfig, data_tag: str, strategy: str = "") -> str:
     key = {"config": config.identity(), "data": data_tag}
     if strategy:
         key["strategy"] = strategy
+    if config.user_id_dropout:  # serving scales the id by 1 - p (model.py); runs saved before did not: other ids
+        key["id_dropout"] = "scaled when serving"
     blob = json.dumps(key, sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 

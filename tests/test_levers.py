@@ -192,3 +192,24 @@ def test_report_cli_rejects_bad_seed_count(capsys):
 
     assert main(["report", "--seeds", "0"]) == 2
     assert "--seeds must be between 1 and 10" in capsys.readouterr().err
+
+
+def test_id_dropout_serves_the_id_at_its_training_weight(ml100k):
+    """Classic dropout: a known user's id vector counts with weight 1 - p when serving, a stranger stays at zero."""
+    import tensorflow as tf
+
+    from recsys.model import TwoTowerModel
+
+    config = TINY.with_(user_id_dropout=0.25, movie_bias=True)
+    n_users, n_titles = len(ml100k.user_ids), len(ml100k.titles)
+    model = TwoTowerModel(config, n_users, n_titles, candidate_probability=np.full(n_titles, 1 / n_titles))
+    ids = tf.constant([0, 5, n_users])  # two users and the unknown row
+    model.user_model(ids)  # build
+    table = np.random.default_rng(0).normal(size=(n_users + 1, 8)).astype(np.float32)
+    model.user_model.id_embedding.set_weights([table])
+    served = model.user_model(ids, training=False).numpy()
+    np.testing.assert_allclose(served, 0.75 * table[[0, 5, n_users]], rtol=1e-6)
+    trained = np.stack([model.user_model(ids, training=True).numpy() for _ in range(40)])  # [40, 3, 8]
+    kept = np.isclose(trained, table[[0, 5, n_users]][None]).all(axis=2)
+    dropped = (trained == 0).all(axis=2)
+    assert (kept | dropped).all() and 0.1 < dropped.mean() < 0.45  # each row whole or zero, ~25 % zero
