@@ -214,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("data", help="load MovieLens and print counts and split sizes")
     d.add_argument("--source", choices=("auto", "tfds", "grouplens", "packaged"), default="auto")
     d.add_argument("--path")
-    d.add_argument("--variant", choices=("100k", "1m"), default="100k")
+    d.add_argument("--variant", choices=("100k", "1m", "20m", "25m"), default="100k",  # recsys.data.VARIANTS
+                   help="20m and 25m: GroupLens files from --path, or tensorflow-datasets")
     d.add_argument("--split", choices=cfg.SPLITS, default="random")
     d.add_argument("--fraction", type=float, default=0.8)
     d.add_argument("--seed", type=int, default=42)

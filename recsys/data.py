@@ -9,29 +9,40 @@ tensorflow-datasets (``movielens/100k-ratings``): one row per rating with
 
 plus a movie catalog (movie_id, movie_title, movie_genres) and a user table.
 
+Variants: ``100k`` and ``1m`` describe their users; ``20m`` and ``25m`` (GroupLens' current CSV
+format, ratings in half stars) do not, so there user_age is 0 and user_gender, user_occupation
+and user_zip_code are "unknown" (``UNKNOWN``): user features are then one constant value. Their
+string columns are pandas categoricals, so 25M ratings fit in about 1 GB.
+
 Sources, tried in this order by ``source="auto"``:
 
 1. the parsed cache under ``$RECSYS_HOME/data`` (a second start does not re-parse);
 2. tensorflow-datasets, when the dataset is already prepared on disk;
-3. GroupLens files (a folder or the original zip) from ``path`` or ``$RECSYS_GROUPLENS_PATH``;
+3. GroupLens files (a folder or the original zip, e.g. ``ml-25m.zip``) from ``path`` or
+   ``$RECSYS_GROUPLENS_PATH``;
 4. the packaged copy: the ``recbole==1.2.1`` wheel on PyPI ships ML-100k; we download the
    wheel (never install it), check its sha256 and read three files out of the zip;
-5. tensorflow-datasets download (needs the open internet, fails fast without it).
+5. tensorflow-datasets download (needs the open internet, fails fast without it;
+   ``movielens/20m-ratings`` and ``25m-ratings`` for the large variants).
 
 The movie tower of the tutorial is keyed by *title*: the 1,682 ML-100k movies have 1,664
 distinct titles (a few films are listed twice), so the candidate catalog is the distinct titles.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
+import itertools
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +54,8 @@ from .errors import UserError
 from .home import data_dir
 
 SOURCES = ("auto", "tfds", "grouplens", "packaged")
-VARIANTS = ("100k", "1m")
+VARIANTS = ("100k", "1m", "20m", "25m")
+CSV_VARIANTS = ("20m", "25m")  # GroupLens' current CSV format: ratings.csv and movies.csv, no users file
 SPLITS = ("random", "temporal")
 
 RATING_COLUMNS = [
@@ -66,6 +78,12 @@ OCCUPATIONS_1M = [
     "sales/marketing", "scientist", "self-employed", "technician/engineer",
     "tradesman/craftsman", "unemployed", "writer",
 ]
+
+# ml-20m / ml-25m files (headers as GroupLens writes them) and what stands in for the missing users file.
+RATINGS_CSV = ["userId", "movieId", "rating", "timestamp"]
+MOVIES_CSV = ["movieId", "title", "genres"]
+NO_GENRES = "(no genres listed)"  # becomes "" (no genres), as in the other variants
+UNKNOWN = "unknown"  # user_gender, user_occupation and user_zip_code of a set without demographics (user_age: 0)
 
 PACKAGED_WHEEL = "recbole-1.2.1-py3-none-any.whl"
 PACKAGED_SHA256 = "9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407"
@@ -161,13 +179,14 @@ def _assemble(ratings: pd.DataFrame, movies: pd.DataFrame, users: pd.DataFrame) 
 
 
 def _read_table(text: str, name: str, sep: str, columns: list[str], header_lines: int = 0,
-                numeric: dict[str, type] | None = None) -> pd.DataFrame:
+                numeric: dict[str, type] | None = None, first_line: int = 1) -> pd.DataFrame:
     """Parse delimited text into string columns, checking every line's shape.
 
     Errors name the file, the 1-based line number and what was expected, so a user
     with a damaged download knows exactly where to look. Windows line ends (CRLF) are
     accepted; any other stray character stays inside its field, so one text line is
     always one row. Numeric columns must hold finite numbers (whole ones for int columns).
+    ``first_line``: the number of the text's first line in its file (a block of a larger file).
     """
     shown_sep = sep
     text = text.replace("\r\n", "\n")
@@ -175,7 +194,7 @@ def _read_table(text: str, name: str, sep: str, columns: list[str], header_lines
         if "\t" in text:  # a tab would read as a separator once "::" becomes one
             i = text[:text.index("\t")].count("\n")
             if i >= header_lines:
-                raise UserError(f"{name}, line {i + 1}: unexpected tab character (fields are separated by {sep!r})")
+                raise UserError(f"{name}, line {i + first_line}: unexpected tab character (fields are separated by {sep!r})")
         text = text.replace(sep, "\t")
         sep = "\t"
     lines = text.split("\n")
@@ -189,7 +208,7 @@ def _read_table(text: str, name: str, sep: str, columns: list[str], header_lines
     if bad.size:
         i = int(bad[0])
         raise UserError(
-            f"{name}, line {i + 1 + header_lines}: expected {len(columns)} columns "
+            f"{name}, line {i + first_line + header_lines}: expected {len(columns)} columns "
             f"({', '.join(columns)}) separated by {shown_sep!r}, found {counts[i] + 1}: {body[i][:80]!r}"
         )
     if len(columns) == 1:  # nothing to split: every line is the value
@@ -215,7 +234,7 @@ def _read_table(text: str, name: str, sep: str, columns: list[str], header_lines
         i, j = (int(x) for x in bad[0])
         v = values[i, j]
         what = "a number" if np.isnan(v) else "a finite number" if np.isinf(v) else "a whole number"
-        raise UserError(f"{name}, line {i + 1 + header_lines}: {cols[j]} must be {what}, found {raw[i, j]!r}")
+        raise UserError(f"{name}, line {i + first_line + header_lines}: {cols[j]} must be {what}, found {raw[i, j]!r}")
     out = {c: frame[c] for c in columns}
     for j, c in enumerate(cols):
         out[c] = values[:, j].astype(numeric[c])
@@ -315,39 +334,349 @@ def parse_packaged(inter: str, item: str, user: str, origin: str = PACKAGED_WHEE
             users)
 
 
+# GroupLens' current format (ml-20m, ml-25m): UTF-8 CSV files with a header line, titles in
+# double quotes when they hold a comma, and no users file.
+
+
+def _binary_opener(src):
+    """A function that opens ``src`` as a fresh binary stream: ``src`` is text, bytes, or such a function."""
+    if callable(src):
+        return src
+    raw = src.encode("utf-8") if isinstance(src, str) else bytes(src)
+    return lambda: io.BytesIO(raw)
+
+
+def _csv_header(f, name: str, columns: list[str]) -> None:
+    """Read a CSV file's header line from ``f`` and check it (a UTF-8 byte order mark is allowed)."""
+    expected = ",".join(columns)
+    first = f.readline()
+    if not first:
+        raise UserError(f"{name}: the file is empty (expected the header {expected!r})")
+    try:
+        got = first.decode("utf-8").removeprefix("\ufeff").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise UserError(f"{name}, line 1: not UTF-8 text (expected the header {expected!r})") from None
+    if got != expected:
+        raise UserError(f"{name}, line 1: expected the header {expected!r}, found {got[:80]!r}")
+
+
+def _not_utf8(name: str, raw: bytes, pos: int, first_line: int) -> UserError:
+    line = first_line + raw.count(b"\n", 0, pos)
+    return UserError(f"{name}, line {line}: not UTF-8 text")
+
+
+class _CountingReader(io.RawIOBase):
+    """A binary stream passed through unchanged, counting its line breaks and commas on the way.
+
+    The pandas C parser is lenient about a line's shape (a short line is padded with NaN, a
+    long first line is cut); these counts let one pass over a big file prove every line had
+    exactly the expected number of fields.
+    """
+
+    def __init__(self, f):
+        self.f, self.newlines, self.commas, self.last = f, 0, 0, b"\n"
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        data = self.f.read(len(buf))
+        n = len(data)
+        buf[:n] = data
+        if n:
+            self.newlines += data.count(b"\n")
+            self.commas += data.count(b",")
+            self.last = data[-1:]
+        return n
+
+    @property
+    def lines(self) -> int:
+        return self.newlines + (self.last != b"\n")
+
+
+def _typed_csv(stream, columns: list[str], numeric: dict) -> tuple[pd.DataFrame | None, str]:
+    """One pass of the pandas C parser over a binary stream of unquoted CSV lines (no header).
+
+    Returns float64 columns, or ``None`` and a reason unless every line has exactly
+    ``len(columns)`` fields and every value is a finite number (a whole one for int columns).
+    """
+    counter = _CountingReader(stream)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)  # a long first line: caught by the counts
+            frame = pd.read_csv(io.BufferedReader(counter, 1 << 20), header=None, names=columns, dtype=np.float64,
+                                index_col=False, quoting=csv.QUOTE_NONE, engine="c", encoding="utf-8",
+                                lineterminator="\n", skip_blank_lines=False)
+    except (ValueError, OverflowError) as e:  # ParserError and UnicodeDecodeError are ValueErrors
+        return None, (str(e).strip().splitlines() or [type(e).__name__])[-1]
+    if len(frame) != counter.lines or counter.commas != (len(columns) - 1) * len(frame):
+        return None, "a line with another number of fields"
+    for col, kind in numeric.items():
+        v = frame[col].to_numpy()
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(v)
+            if np.issubdtype(np.dtype(kind), np.integer):
+                bad |= (np.abs(v) > 2.0 ** 53) | (v != np.round(v))
+        if bad.any():
+            return None, f"{col} is not a valid number"
+    return frame, ""
+
+
+def _diagnose_csv(open_, name: str, columns: list[str], numeric: dict, block_lines: int = 500_000) -> None:
+    """Raise the ``UserError`` naming the first bad line of a headed CSV file without quoting.
+
+    The slow path, taken only after the one-pass read found something wrong: the file is read
+    again a block of lines at a time (never whole); a block that fails the fast check is
+    checked line by line by ``_read_table``.
+    """
+    with open_() as f:
+        f.readline()
+        line = 2
+        while block := list(itertools.islice(f, block_lines)):
+            raw = b"".join(block)
+            if _typed_csv(io.BytesIO(raw), columns, numeric)[0] is None:
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise _not_utf8(name, raw, e.start, line) from None
+                _read_table(text, name, ",", columns, numeric=numeric, first_line=line)
+            line += len(block)
+
+
+def _read_ratings_csv(open_, name: str) -> pd.DataFrame:
+    """ratings.csv as float64 columns userId, movieId, rating, timestamp, one row per line.
+
+    One pass of the pandas C parser over the stream (25M lines: ~0.8 GB of columns, the text
+    is never held); ids and timestamps must be whole numbers, every value finite. A damaged
+    file raises a ``UserError`` naming its first bad line.
+    """
+    numeric = {"userId": np.int64, "movieId": np.int64, "rating": float, "timestamp": np.int64}
+    with open_() as f:
+        _csv_header(f, name, RATINGS_CSV)
+        frame, reason = _typed_csv(f, RATINGS_CSV, numeric)
+    if frame is None:
+        _diagnose_csv(open_, name, RATINGS_CSV, numeric)
+        raise UserError(f"{name}: could not be read as lines of {','.join(RATINGS_CSV)} ({reason[:200]})")
+    if not len(frame):
+        raise UserError(f"{name}: the file is empty (expected lines of {','.join(RATINGS_CSV)} after the header)")
+    return frame
+
+
+def _diagnose_movies(text: str, name: str) -> None:
+    """Raise the ``UserError`` naming the first bad line of movies.csv (the slow path, a small file)."""
+    expected = f"expected {len(MOVIES_CSV)} columns ({', '.join(MOVIES_CSV)}) separated by ','"
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    for i, line in enumerate(lines):
+        try:
+            fields = next(csv.reader([line], strict=True), [])
+        except csv.Error as e:
+            raise UserError(f"{name}, line {i + 2}: {e} ({expected}; a title holding a comma or a double quote "
+                            f"is written in double quotes, its quotes doubled): {line[:80]!r}") from None
+        if len(fields) != len(MOVIES_CSV):
+            raise UserError(f"{name}, line {i + 2}: {expected}, found {len(fields)} (a title holding a comma "
+                            f"is written in double quotes): {line[:80]!r}")
+        if not fields[2]:
+            raise UserError(f"{name}, line {i + 2}: genres is empty (a movie without genres has {NO_GENRES!r})")
+
+
+def _read_movies_csv(open_, name: str) -> pd.DataFrame:
+    """movies.csv as movie_id (str), movie_title, movie_genres ("(no genres listed)" becomes "")."""
+    with open_() as f:
+        _csv_header(f, name, MOVIES_CSV)
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8").replace("\r\n", "\n")
+    except UnicodeDecodeError as e:
+        raise _not_utf8(name, raw, e.start, 2) from None
+    n_lines = text.count("\n") + (not text.endswith("\n")) if text else 0
+    if not n_lines:
+        raise UserError(f"{name}: the file is empty (expected lines of {','.join(MOVIES_CSV)} after the header)")
+    frame, reason = None, ""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # a long first line is an error, not cut
+            frame = pd.read_csv(io.StringIO(text), header=None, names=MOVIES_CSV, dtype=str, index_col=False,
+                                keep_default_na=False, na_filter=False, engine="c", lineterminator="\n",
+                                skip_blank_lines=False)
+    except (ValueError, OverflowError, pd.errors.ParserWarning) as e:
+        reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+    ok = (frame is not None and len(frame) == n_lines and (frame["genres"] != "").all()
+          and not frame["title"].str.contains("\n", regex=False).any())
+    if not ok:
+        _diagnose_movies(text, name)
+        raise UserError(f"{name}: could not be read as lines of {','.join(MOVIES_CSV)} ({reason[:200]})")
+    ids = pd.to_numeric(frame["movieId"], errors="coerce").to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(~np.isfinite(ids) | (np.abs(ids) > 2.0 ** 53) | (ids != np.round(ids)))
+    if bad.size:
+        i = int(bad[0])
+        raise UserError(f"{name}, line {i + 2}: movieId must be a whole number, found {frame['movieId'].iloc[i]!r}")
+    frame["movieId"] = ids.astype(np.int64).astype(str).astype(object)  # "007" and "7.0" are movie "7"
+    _check_unique(frame, "movieId", name, 1)
+    genres = frame["genres"].to_numpy(dtype=object)
+    return pd.DataFrame({
+        "movie_id": frame["movieId"].to_numpy(),
+        "movie_title": frame["title"].to_numpy(dtype=object),
+        "movie_genres": np.where(genres == NO_GENRES, "", genres).astype(object),
+    })
+
+
+def parse_25m(ratings_csv, movies_csv, origin: str = "ml-25m") -> tuple:
+    """Parse GroupLens' current CSV format (ml-20m and ml-25m alike) into ratings, movies, users.
+
+    Each argument is the file's text or bytes, or a function that opens it as a binary stream
+    (a 25M-line ratings.csv is streamed through pandas, never held as text). Ratings must be
+    0.5 to 5 stars in steps of 0.5. There is no users file: the users are the ids that rate,
+    with ``user_age`` 0 and ``UNKNOWN`` gender, occupation and zip code. For memory,
+    ``ratings.user_id`` / ``movie_id`` are categoricals whose categories are ``users.user_id``
+    / ``movies.movie_id`` in order (``_assemble_coded`` joins on their codes).
+    """
+    ratings_name, movies_name = f"{origin}/ratings.csv", f"{origin}/movies.csv"
+    movies = _read_movies_csv(_binary_opener(movies_csv), movies_name)
+    r = _read_ratings_csv(_binary_opener(ratings_csv), ratings_name)
+    _check_range(r, "rating", 0.5, 5.0, ratings_name, 1)
+    stars = r["rating"].to_numpy()
+    bad = np.flatnonzero(stars * 2 != np.round(stars * 2))
+    if bad.size:
+        raise UserError(f"{ratings_name}, line {int(bad[0]) + 2}: rating must be a multiple of 0.5, found {stars[bad[0]]}")
+    movie_ids = r["movieId"].to_numpy().astype(np.int64)
+    movie_idx = pd.Index(movies["movie_id"].to_numpy().astype(np.int64)).get_indexer(movie_ids)
+    bad = np.flatnonzero(movie_idx < 0)
+    if bad.size:
+        raise UserError(f"{ratings_name}, line {int(bad[0]) + 2}: movieId {movie_ids[bad[0]]} is not in {movies_name}")
+    del movie_ids
+    user_codes, user_ids = pd.factorize(r["userId"].to_numpy().astype(np.int64), sort=True)
+    user_ids = pd.Index(user_ids.astype(str).astype(object), dtype=object)
+    ratings = pd.DataFrame({
+        "user_id": pd.Categorical.from_codes(user_codes, categories=user_ids),
+        "movie_id": pd.Categorical.from_codes(movie_idx, categories=pd.Index(movies["movie_id"], dtype=object)),
+        "user_rating": stars.astype(np.float32),
+        "timestamp": r["timestamp"].to_numpy().astype(np.int64),
+    })
+    return ratings, movies, _unknown_users(user_ids)
+
+
+def _unknown_users(user_ids) -> pd.DataFrame:
+    """The user table of a set without demographics: age 0, gender, occupation and zip code ``UNKNOWN``."""
+    n = len(user_ids)
+    unknown = np.full(n, UNKNOWN, dtype=object)
+    return pd.DataFrame({"user_id": np.asarray(user_ids, dtype=object), "user_age": np.zeros(n, dtype=np.int64),
+                         "user_gender": unknown, "user_occupation": unknown.copy(), "user_zip_code": unknown.copy()})
+
+
+def _assemble_coded(ratings: pd.DataFrame, movies: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
+    """``_assemble`` for the large sets: a join by category codes, every string column a categorical.
+
+    ``ratings.user_id`` / ``movie_id`` must be categoricals whose categories are ``users.user_id``
+    / ``movies.movie_id`` in order (as ``parse_25m`` makes them): nothing is merged or hashed per
+    rating, so 25M ratings take about 40 bytes each.
+    """
+    if not (ratings["movie_id"].cat.categories.equals(pd.Index(movies["movie_id"]))
+            and ratings["user_id"].cat.categories.equals(pd.Index(users["user_id"]))):
+        raise ValueError("ratings' id categories must be the movie and user tables' ids, in order")
+    m = ratings["movie_id"].cat.codes.to_numpy()
+    u = ratings["user_id"].cat.codes.to_numpy()
+
+    def per_rating(column: pd.Series, codes: np.ndarray) -> pd.Categorical:
+        values, uniques = pd.factorize(column.to_numpy(dtype=object))
+        return pd.Categorical.from_codes(values[codes], categories=pd.Index(uniques, dtype=object))
+
+    out = pd.DataFrame({
+        "user_id": ratings["user_id"].array, "movie_id": ratings["movie_id"].array,
+        "movie_title": per_rating(movies["movie_title"], m),
+        "user_rating": ratings["user_rating"].to_numpy(np.float32), "timestamp": ratings["timestamp"].to_numpy(np.int64),
+        "user_age": users["user_age"].to_numpy()[u].astype(np.int32),
+        "user_gender": per_rating(users["user_gender"], u), "user_occupation": per_rating(users["user_occupation"], u),
+        "user_zip_code": per_rating(users["user_zip_code"], u), "movie_genres": per_rating(movies["movie_genres"], m),
+    })
+    return out[RATING_COLUMNS]
+
+
 # ----------------------------------------------------------------------------- sources
 
 
-def _read_member(files: dict, name: str, encoding: str) -> str:
+def _member(files: dict, name: str):
     if name not in files:
         raise UserError(f"{name} is missing (found: {', '.join(sorted(files)) or 'nothing'})")
-    return files[name]().decode(encoding)
+    return files[name]
 
 
-def _grouplens_files(path: Path) -> dict:
-    """Name → reader for the files of a GroupLens folder or zip (any sub-folder)."""
+def _read_member(files: dict, name: str, encoding: str) -> str:
+    with _member(files, name)() as f:
+        return f.read().decode(encoding)
+
+
+class _Files(dict):
+    """Name → opener (a fresh binary stream) of each file; ``paths``: where they sit inside the folder or zip."""
+
+    paths: list
+
+
+def _grouplens_files(path: Path) -> _Files:
+    """Name → opener for the files of a GroupLens folder or zip (any sub-folder)."""
     if not path.exists():
         raise UserError(f"{path}: no such file or folder")
     if path.is_dir():
-        return {p.name: p.read_bytes for p in path.rglob("*") if p.is_file()}
+        found = [p for p in path.rglob("*") if p.is_file()]
+        files = _Files({p.name: (lambda p=p: open(p, "rb")) for p in found})
+        files.paths = [p.relative_to(path).as_posix() for p in found]
+        return files
     if zipfile.is_zipfile(path):
         z = zipfile.ZipFile(path)
-        return {Path(n).name: (lambda n=n: z.read(n)) for n in z.namelist() if not n.endswith("/")}
+        names = [n for n in z.namelist() if not n.endswith("/")]
+        files = _Files({Path(n).name: (lambda n=n: z.open(n)) for n in names})
+        files.paths = names
+        return files
     raise UserError(f"{path}: not a folder or a zip of MovieLens files")
 
 
+_MARKER = {"100k": "u.data", "1m": "ratings.dat", "20m": "ratings.csv", "25m": "ratings.csv"}
+
+
+def _check_variant(path: Path, files: _Files, variant: str) -> None:
+    """A clear error when the files at ``path`` are another MovieLens variant than the one asked for.
+
+    ml-20m and ml-25m share one format; they are told apart by name only ("ml-25m/" inside the
+    zip, a folder called ml-20m), and a path that names neither is read as the variant asked for.
+    """
+    named = sorted({m.group(1) for p in [path.name, *files.paths] for m in re.finditer(r"ml-(20m|25m)\b", p)})
+    if _MARKER[variant] not in files:
+        for other in ("100k", "1m"):
+            if _MARKER[other] in files:
+                raise UserError(f"{path} holds ml-{other} files; ask for --variant {other}")
+        if "ratings.csv" in files:
+            if len(named) == 1:
+                raise UserError(f"{path} holds ml-{named[0]} files; ask for --variant {named[0]}")
+            raise UserError(f"{path} holds ml-20m or ml-25m files (ratings.csv); ask for --variant 20m or 25m")
+        return  # the parser names the missing file
+    if variant in CSV_VARIANTS and named and variant not in named:
+        raise UserError(f"{path} holds ml-{named[0]} files; ask for --variant {named[0]}")
+
+
 def load_grouplens(path: str | Path, variant: str = "100k") -> Dataset:
-    """Load the original GroupLens ml-100k (u.data, u.item, u.user) or ml-1m (*.dat) files."""
+    """Load the original GroupLens files from a folder or zip.
+
+    ml-100k: u.data, u.item, u.user; ml-1m: ratings.dat, movies.dat, users.dat; ml-20m and
+    ml-25m: ratings.csv and movies.csv (streamed: 25M ratings took 20 s and 2.3 GB at peak here;
+    the users, whom these sets do not describe, get age 0 and "unknown" gender, occupation and
+    zip code).
+    """
+    if variant not in VARIANTS:
+        raise UserError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     path = Path(path).expanduser()
     files = _grouplens_files(path)
+    _check_variant(path, files, variant)
     if variant == "100k":
-        if "u.data" not in files and "ratings.dat" in files:
-            raise UserError(f"{path} holds ml-1m files; ask for --variant 1m")
         parts = parse_100k(*(_read_member(files, n, "latin-1") for n in ("u.data", "u.item", "u.user")),
                            origin=str(path))
-    else:
+    elif variant == "1m":
         parts = parse_1m(*(_read_member(files, n, "latin-1") for n in ("ratings.dat", "movies.dat", "users.dat")),
                          origin=str(path))
+    else:
+        parts = parse_25m(*(_member(files, n) for n in ("ratings.csv", "movies.csv")), origin=str(path))
+        return Dataset(_assemble_coded(*parts), parts[1], parts[2], source="grouplens", variant=variant)
     return Dataset(_assemble(*parts), parts[1], parts[2], source="grouplens", variant=variant)
 
 
@@ -396,7 +725,11 @@ def load_tfds(variant: str = "100k", download: bool = False, data_dir_: str | No
 
     Without ``download`` only an already prepared copy is used. A download is attempted
     only after a 3-second reachability check, so an offline machine fails in seconds.
+    ``movielens/20m-ratings`` and ``25m-ratings`` carry no user features: as from GroupLens
+    files, their users get age 0 and "unknown" gender, occupation and zip code.
     """
+    if variant not in VARIANTS:
+        raise UserError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     import absl.logging
     import tensorflow_datasets as tfds
 
@@ -407,17 +740,21 @@ def load_tfds(variant: str = "100k", download: bool = False, data_dir_: str | No
         if not download:
             raise UserError(f"tensorflow-datasets has not prepared {names[0]} in {builders[0].data_dir}")
         if not _internet():
-            raise UserError("tensorflow-datasets needs files.grouplens.org, which is not reachable")
+            raise UserError(f"tensorflow-datasets needs files.grouplens.org to download {names[0]}, "
+                            "which is not reachable")
         for b in builders:
             b.download_and_prepare()
-    frame = tfds.as_dataframe(builders[0].as_dataset(split="train"))
     dec = lambda s: s.map(lambda v: v.decode("utf-8") if isinstance(v, bytes) else str(v))
+    if variant in CSV_VARIANTS:
+        return _tfds_csv_variant(tfds, builders, names, variant)
+    frame = tfds.as_dataframe(builders[0].as_dataset(split="train"))
     genre_names = builders[0].info.features["movie_genres"].feature.names
     genres = frame["movie_genres"].map(lambda g: "|".join(genre_names[int(i)] for i in g))
+    age = frame["raw_user_age"] if "raw_user_age" in frame else frame["bucketized_user_age"]  # 100k has exact ages
     ratings = pd.DataFrame({
         "user_id": dec(frame["user_id"]), "movie_id": dec(frame["movie_id"]),
         "movie_title": dec(frame["movie_title"]), "user_rating": frame["user_rating"].astype(np.float32),
-        "timestamp": frame["timestamp"].astype(np.int64), "user_age": frame["raw_user_age"].astype(np.int32),
+        "timestamp": frame["timestamp"].astype(np.int64), "user_age": age.astype(np.int32),
         "user_gender": np.where(frame["user_gender"].astype(bool), "M", "F"),
         "user_occupation": dec(frame["user_occupation_text"]), "user_zip_code": dec(frame["user_zip_code"]),
         "movie_genres": genres,
@@ -429,6 +766,52 @@ def load_tfds(variant: str = "100k", download: bool = False, data_dir_: str | No
     users = ratings.drop_duplicates("user_id")[["user_id", "user_age", "user_gender", "user_occupation", "user_zip_code"]]
     return Dataset(ratings[RATING_COLUMNS], movies.reset_index(drop=True), users.reset_index(drop=True),
                    source="tfds", variant=variant)
+
+
+def _tfds_csv_variant(tfds, builders: list, names: tuple, variant: str, batch: int = 1 << 20) -> Dataset:
+    """20m / 25m from prepared TFDS builders, in the same coded form as ``parse_25m`` gives.
+
+    The catalog (and each movie's genres) comes from ``-movies``; ratings are read a million at
+    a time as numpy arrays (no per-rating Python objects) and joined to it by movie id.
+    """
+    dec = lambda v: v.decode("utf-8") if isinstance(v, bytes) else str(v)
+    mframe = tfds.as_dataframe(builders[1].as_dataset(split="train"))
+    genre_names = builders[1].info.features["movie_genres"].feature.names
+    movies = pd.DataFrame({
+        "movie_id": [dec(v) for v in mframe["movie_id"]],
+        "movie_title": [dec(v) for v in mframe["movie_title"]],
+        "movie_genres": ["|".join(genre_names[int(i)] for i in g if genre_names[int(i)] != NO_GENRES)
+                         for g in mframe["movie_genres"]],
+    })
+    if not movies["movie_id"].is_unique:
+        twice = movies["movie_id"][movies["movie_id"].duplicated()].iloc[0]
+        raise UserError(f"tensorflow-datasets' {names[1]} lists movie {twice!r} twice")
+    catalog = pd.Index(movies["movie_id"])
+    keep = ("user_id", "movie_id", "user_rating", "timestamp")
+    ds = builders[0].as_dataset(split="train").map(lambda x: {k: x[k] for k in keep}).batch(batch)
+    user_pos: dict = {}
+    users, movie_idx, stars, times = [], [], [], []
+    for b in tfds.as_numpy(ds):
+        codes, uniques = pd.factorize(b["user_id"])
+        users.append(np.array([user_pos.setdefault(dec(u), len(user_pos)) for u in uniques], dtype=np.int64)[codes])
+        codes, uniques = pd.factorize(b["movie_id"])
+        pos = catalog.get_indexer([dec(m) for m in uniques])
+        if (pos < 0).any():
+            raise UserError(f"tensorflow-datasets' {names[0]} rates movie {dec(uniques[pos < 0][0])!r}, "
+                            f"which {names[1]} does not list")
+        movie_idx.append(pos[codes])
+        stars.append(np.asarray(b["user_rating"], dtype=np.float32))
+        times.append(np.asarray(b["timestamp"], dtype=np.int64))
+    if not users:
+        raise UserError(f"tensorflow-datasets' {names[0]} holds no ratings")
+    user_ids = pd.Index(list(user_pos), dtype=object)
+    ratings = pd.DataFrame({
+        "user_id": pd.Categorical.from_codes(np.concatenate(users), categories=user_ids),
+        "movie_id": pd.Categorical.from_codes(np.concatenate(movie_idx), categories=pd.Index(movies["movie_id"], dtype=object)),
+        "user_rating": np.concatenate(stars), "timestamp": np.concatenate(times),
+    })
+    users_t = _unknown_users(user_ids)
+    return Dataset(_assemble_coded(ratings, movies, users_t), movies, users_t, source="tfds", variant=variant)
 
 
 # ----------------------------------------------------------------------------- cache

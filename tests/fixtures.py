@@ -31,6 +31,16 @@ PACKAGED = {
             "2\t53\tF\tother\t94043\n",
 }
 
+# GroupLens' current format (ml-20m / ml-25m): headed CSV, quoted titles, "(no genres listed)", half stars.
+ML25M = {
+    "ratings.csv": "userId,movieId,rating,timestamp\n1,1,4.0,1147880044\n1,2,3.5,1147868817\n2,3,0.5,1147868828\n"
+                   "2,1,5.0,1147878820\n10,4,2.5,1147868510\n10,5,3.0,1147868495\n3,6,4.5,1147869000\n"
+                   "3,2,1.0,1147879000\n",
+    "movies.csv": "movieId,title,genres\n1,Toy Box (1995),Adventure|Animation|Children|Comedy|Fantasy\n"
+                  "2,\"Beta, The (1995)\",Drama|Romance\n3,Silent Reel (1921),(no genres listed)\n"
+                  "4,\"Quote \"\"Unquote\"\" (2001)\",Comedy\n5,Gamma (1977),Sci-Fi\n6,Gamma (1977),Sci-Fi|IMAX\n",
+}
+
 
 def write(folder: Path, files: dict, encoding: str = "latin-1") -> Path:
     folder.mkdir(parents=True, exist_ok=True)

@@ -262,7 +262,7 @@ def _cli_error(capsys, argv) -> str:
     (["train", "--strategy", "mirrored", "--cpu-devices", "0"], "--cpu-devices must be between 1 and 64, got 0"),
     (["data", "--fraction", "1.5"], "split fraction must be between 0 and 1, got 1.5"),
     (["data", "--fraction", "x"], "argument --fraction: invalid float value: 'x'"),
-    (["data", "--variant", "25m"], "argument --variant: invalid choice: '25m'"),
+    (["data", "--variant", "10m"], "argument --variant: invalid choice: '10m'"),
     (["recommend", "--run", "/etc", "--user", "1"], "'/etc' is not a run id"),
     (["recommend", "--run", "../..", "--user", "1"], "'../..' is not a run id"),
     (["recommend", "--run", "[a-z]*", "--user", "1"], "is not a run id"),
