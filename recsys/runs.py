@@ -140,9 +140,16 @@ def save(result, ds, root: Path | None = None) -> Run:
         try:
             os.rename(tmp, final)
         except OSError:
-            if not final.exists():
+            if not (final.exists() or final.is_symlink()):
                 raise
-            atomic.discard(tmp)  # the same config was saved meanwhile: keep the one already there
+            if _complete(final):
+                atomic.discard(tmp)  # the same config was saved meanwhile: keep the one already there
+            else:  # something foreign or damaged holds the name: keep it, aside, and put the run in place
+                aside = root / f".foreign-{rid}-{time.time_ns()}"
+                log.warning("moved %s aside to %s: it is not a complete run and the new run needs its name",
+                            final, aside.name)
+                os.rename(final, aside)
+                os.rename(tmp, final)
     except BaseException:
         atomic.discard(tmp)
         raise
@@ -195,6 +202,15 @@ def _load_dir(path: Path) -> Run:
         raise UserError(f"run {path.name} is damaged ({e})") from None
     except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as e:
         raise UserError(f"run {path.name} is damaged ({type(e).__name__}: {e})") from None
+
+
+def _complete(path: Path) -> bool:
+    """Whether ``path`` is a complete, readable run folder."""
+    try:
+        _load_dir(path)
+        return True
+    except UserError:
+        return False
 
 
 def find(config: TrainConfig, ds, root: Path | None = None, strategy: str = "") -> Run | None:

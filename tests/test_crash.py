@@ -258,3 +258,28 @@ def test_kill_9_while_writing_the_data_cache(ml100k, tmp_path):
     data._cache_write(folder, ml100k)  # a later write sweeps what the killed writers left
     assert not list(folder.parent.glob(".tmp-*")) and not list(folder.parent.glob(".del-*"))
     assert data._cache_read(folder) is not None
+
+
+@pytest.mark.parametrize("foreign", ["file", "folder"])
+def test_a_foreign_thing_at_a_run_path_is_moved_aside_not_lost(earlier, tiny_run, ml100k, foreign, caplog):
+    """Saving where a stray file or folder already holds the run's name: the run lands, the stray is kept."""
+    root, first, before = earlier
+    config = TINY.with_(seed=99_998)
+    rid = runs.run_id(config, runs.data_tag(ml100k))
+    stray = root / rid
+    if foreign == "file":
+        stray.write_text("my notes")
+    else:
+        stray.mkdir()
+        (stray / "notes.txt").write_text("my notes")
+    result = train.TrainResult(config=config, user_vectors=tiny_run.vectors[0], movie_vectors=tiny_run.vectors[1],
+                               history=tiny_run.history, metrics=tiny_run.metrics, seconds=1.0, best_epoch=1)
+    with caplog.at_level(logging.WARNING, logger="recsys.runs"):
+        run = runs.save(result, ml100k, root)
+    assert run.run_id == rid and runs.load(rid, root).config == config
+    aside = list(root.glob(f".foreign-{rid}-*"))
+    assert len(aside) == 1 and "moved" in caplog.text and aside[0].name in caplog.text
+    kept = aside[0] if foreign == "file" else aside[0] / "notes.txt"
+    assert kept.read_text() == "my notes"
+    assert sorted(r.run_id for r in runs.list_runs(root)) == sorted([first.run_id, rid])
+    assert _digest(first.path) == before  # the earlier run is untouched
