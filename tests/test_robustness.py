@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from recsys import cli, data
+from recsys import cli, data, formats
 from recsys.errors import UserError
 from tests import fixtures
 
@@ -52,7 +52,7 @@ def _n_lines(text: str) -> int:
 def test_read_table_parses_or_names_file_and_line(text, sep, ncols, header, numeric):
     columns = [f"c{i}" for i in range(ncols)]
     try:
-        frame = data._read_table(text, "some/file", sep, columns, header_lines=header, numeric=numeric)
+        frame = formats._read_table(text, "some/file", sep, columns, header_lines=header, numeric=numeric)
     except UserError as e:
         _check_error(e, "some/file", _n_lines(text))
         return
@@ -75,7 +75,7 @@ def test_read_table_round_trips_clean_fields(rows):
     """Fields without separators or line breaks come back exactly as written."""
     rows = [tuple(re.sub(r"[\t\r\n]", "", f) for f in r) for r in rows]
     text = "\n".join("\t".join(r) for r in rows) + "\n"
-    frame = data._read_table(text, "x", "\t", ["a", "b", "c"])
+    frame = formats._read_table(text, "x", "\t", ["a", "b", "c"])
     assert [tuple(r) for r in frame.itertuples(index=False)] == rows
 
 
@@ -132,12 +132,12 @@ def _check_schema(parts) -> None:
 
 
 PARSERS = {
-    "100k": (data.parse_100k, [fixtures.ML100K[n] for n in ("u.data", "u.item", "u.user")],
+    "100k": (formats.parse_100k, [fixtures.ML100K[n] for n in ("u.data", "u.item", "u.user")],
              ["ml-100k/u.data", "ml-100k/u.item", "ml-100k/u.user"]),
-    "1m": (data.parse_1m, [fixtures.ML1M[n] for n in ("ratings.dat", "movies.dat", "users.dat")],
+    "1m": (formats.parse_1m, [fixtures.ML1M[n] for n in ("ratings.dat", "movies.dat", "users.dat")],
            ["ml-1m/ratings.dat", "ml-1m/movies.dat", "ml-1m/users.dat"]),
-    "packaged": (data.parse_packaged, [fixtures.PACKAGED[n] for n in ("inter", "item", "user")],
-                 [f"{data.PACKAGED_WHEEL}:ml-100k.{n}" for n in ("inter", "item", "user")]),
+    "packaged": (formats.parse_packaged, [fixtures.PACKAGED[n] for n in ("inter", "item", "user")],
+                 [f"{formats.PACKAGED_WHEEL}:ml-100k.{n}" for n in ("inter", "item", "user")]),
 }
 
 
