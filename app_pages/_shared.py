@@ -51,9 +51,14 @@ def saved_runs():
 
 def sidebar() -> None:
     """The active run: newest first, labelled by config and test top-100."""
-    items = saved_runs()
     with st.sidebar:
         st.subheader("Active run")
+        try:
+            items = saved_runs()
+        except UserError as e:  # e.g. the runs folder cannot be created
+            st.error(str(e), icon="⚠️")
+            st.session_state.pop(RUN_KEY, None)
+            return
         if not items:
             st.info("No trained run yet.")
             st.page_link("app_pages/train.py", label="Train one", icon="🏋️")

@@ -140,7 +140,10 @@ def sweep_section() -> None:
 st.title("📊 Compare runs")
 if FLASH in st.session_state:
     st.success(st.session_state.pop(FLASH))
-items = _shared.saved_runs()
+try:
+    items = _shared.saved_runs()
+except UserError:  # the runs folder is unusable: the sidebar says why
+    st.stop()
 tab_runs, tab_sweep = st.tabs(["Saved runs", "Sweep"])
 
 with tab_runs:

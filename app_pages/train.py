@@ -316,7 +316,10 @@ with left:
         changed = params.differences(config, preset)
         st.caption(f"{st.session_state['preset']} preset" + (
             " with " + ", ".join(f"{n} {b!r} → {v!r}" for n, b, v in changed) if changed else ""))
-    saved = config is not None and runs.find(config, ds) is not None
+    try:
+        saved = config is not None and runs.find(config, ds) is not None
+    except UserError:  # the runs folder is unusable: the sidebar says why, training will too
+        saved = False
     clicked = st.button("Train", key="train", type="primary",
                         disabled=config is None, width="stretch")
     if saved:

@@ -5,21 +5,28 @@
 import os
 from pathlib import Path
 
+from .errors import UserError
+
+
+def _folder(path: Path) -> Path:
+    """``path`` as an existing folder (created if missing); ``UserError`` if something else is in the way."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UserError(f"{path} is a file, not a folder: move it away, or set RECSYS_HOME to another folder") from None
+    except OSError as e:
+        raise UserError(f"cannot create the folder {path} ({e.strerror}): set RECSYS_HOME to a writable folder") from None
+    return path
+
 
 def home() -> Path:
     """The root folder for caches and runs, created on first use."""
-    root = Path(os.environ.get("RECSYS_HOME") or Path.home() / ".cache" / "recsys").expanduser()
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    return _folder(Path(os.environ.get("RECSYS_HOME") or Path.home() / ".cache" / "recsys").expanduser())
 
 
 def data_dir() -> Path:
-    d = home() / "data"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    return _folder(home() / "data")
 
 
 def runs_dir() -> Path:
-    d = home() / "runs"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    return _folder(home() / "runs")

@@ -266,7 +266,29 @@ def test_two_sessions_same_config_train_once(ml100k):
 
 
 def test_training_failure_is_a_message(ml100k, monkeypatch, tmp_path):
-    """A training that fails (here: a foreign file sits where the run is saved) is an st.error, not a traceback."""
+    """A training whose run cannot be saved (a plain file named ``runs`` in $RECSYS_HOME) is an st.error."""
+    import os
+
+    (tmp_path / "data").symlink_to(Path(os.environ["RECSYS_HOME"]) / "data")
+    monkeypatch.setenv("RECSYS_HOME", str(tmp_path))
+    (tmp_path / "runs").write_text("not a folder")
+    for page in ("home", "recommend", "ann", "compare", "embeddings"):  # every page says so, none crashes
+        at = open_page(f"app_pages/{page}.py")
+        assert_clean(at)
+        assert "is a file, not a folder" in texts(at.sidebar.error), page
+    at = open_page("app_pages/train.py", {k: str(v) for k, v in {**TINY, "seed": 6}.items()})
+    assert_clean(at)
+    assert len(at.main.error) == 0
+    at.button(key="train").click().run()
+    assert_clean(at)
+    assert "is a file, not a folder" in texts(at.main.error)  # the training's own failure, beside the sidebar's
+    assert not at.button(key="train").disabled
+    at.slider(key="epochs").set_value(2).run()  # the page keeps working
+    assert_clean(at)
+
+
+def test_a_stray_file_at_the_run_path_does_not_stop_training(ml100k, monkeypatch, tmp_path):
+    """A foreign file where the run is saved is moved aside (kept), and the training lands."""
     import os
 
     (tmp_path / "data").symlink_to(Path(os.environ["RECSYS_HOME"]) / "data")
@@ -278,8 +300,5 @@ def test_training_failure_is_a_message(ml100k, monkeypatch, tmp_path):
     at = open_page("app_pages/train.py", {k: str(v) for k, v in {**TINY, "seed": seed}.items()})
     at.button(key="train").click().run()
     assert_clean(at)
-    assert rid in texts(at.error)
-    assert not at.button(key="train").disabled
-    at.slider(key="epochs").set_value(2).run()  # the page keeps working
-    assert_clean(at)
-    assert "Nothing trained" not in texts(at.info) and rid in texts(at.error)
+    assert f"saved as run {rid}" in texts(at.success)
+    assert [p.read_text() for p in (tmp_path / "runs").glob(f".foreign-{rid}-*")] == ["not a run"]
