@@ -47,6 +47,9 @@ HELP = {
     "num_hard_negatives": "Keep only this many highest-scoring negatives per row (0 = all of the batch).",
     "movie_bias": "A learned score per movie, started at its log popularity: the model starts out as the "
                   "popularity baseline and learns how each user departs from it.",
+    "user_history": "Add to each user's vector the mean of a learned vector per movie they rated in training. "
+                    "While training, the row's own movie is left out of that history, so the model learns to "
+                    "predict new movies from old ones rather than to repeat what the user has seen.",
     "user_id_dropout": "Share of users in each batch trained without their id vector, as if never seen: the towers "
                        "learn what to recommend from features and popularity alone, which is what a new user gets. "
                        "When serving, the id counts with weight 1 - this share (classic dropout).",
@@ -129,6 +132,7 @@ LABELS = {
     "user_features": "User features", "movie_features": "Movie features", "deep_layers": "MLP layers",
     "remove_accidental_hits": "Remove accidental hits", "temperature": "Temperature",
     "num_hard_negatives": "Hard negatives", "movie_bias": "Movie bias", "user_id_dropout": "User-id dropout",
+    "user_history": "User history",
 }
 
 

@@ -79,12 +79,13 @@ def add_config_flags(p: argparse.ArgumentParser, multi: bool = False) -> None:
     p.add_argument("--num-hard-negatives", type=int)
     p.add_argument("--movie-bias", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--user-id-dropout", type=float)
+    p.add_argument("--user-history", action=argparse.BooleanOptionalAction, default=None)
 
 
 CONFIG_FLAGS = ["embedding_dim", "epochs", "optimizer", "learning_rate", "batch_size", "split", "seed",
                 "popularity_correction", "validation_fraction", "l2", "user_features", "movie_features",
                 "deep_layers", "remove_accidental_hits", "temperature", "num_hard_negatives",
-                "movie_bias", "user_id_dropout"]
+                "movie_bias", "user_id_dropout", "user_history"]
 
 
 def config_from_args(a, **override) -> cfg.TrainConfig:

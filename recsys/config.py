@@ -56,6 +56,7 @@ class TrainConfig:
     num_hard_negatives: int = 0           # keep only the hardest negatives per row (0 = all)
     movie_bias: bool = False              # a learned score per movie added to every dot product (starts at log popularity)
     user_id_dropout: float = 0.0          # share of users per batch trained without their id, as if never seen
+    user_history: bool = False            # add the mean of the user's training movies (leave-one-out when training)
 
     def validate(self) -> "TrainConfig":
         """Return self if every value is in range, else raise ``UserError`` naming it."""
@@ -105,7 +106,8 @@ class TrainConfig:
         """A short human label: ``dim 32 · 3 ep · adagrad 0.1 · bs 8192 · random``."""
         extras = [name for name, on in (("logQ", self.popularity_correction), ("feat", self.user_features
                   or self.movie_features), ("deep", bool(self.deep_layers)), ("val", self.validation_fraction > 0),
-                  ("l2", self.l2 > 0), ("bias", self.movie_bias), ("iddrop", self.user_id_dropout > 0)) if on]
+                  ("l2", self.l2 > 0), ("bias", self.movie_bias), ("iddrop", self.user_id_dropout > 0),
+                  ("hist", self.user_history)) if on]
         base = (f"dim {self.embedding_dim} · {self.epochs} ep · {self.optimizer} {self.learning_rate:g} · "
                 f"bs {self.batch_size} · {self.split} · seed {self.seed}")
         return base + (" · " + "+".join(extras) if extras else "")

@@ -33,6 +33,11 @@ Two levers beyond the tutorial live in the towers (see ``TrainConfig``):
   the rest of the tower learned to carry the remainder. Unscaled, the id term is louder than
   anything training saw, and a user's own training movies crowd the top of their list
   (on ML-100k's random split, top-1 among all movies falls below the popularity baseline).
+- ``user_history``: the user vector gets the mean of a learned vector h_c over the movies c
+  the user rated in training (the YouTube two-tower recipe: a user is also what they watched).
+  Training leaves each row's own movie out of its history: otherwise "the answer is in the
+  question", and the model would learn to recommend what the user has already seen. The
+  history sums come from one sparse [users x movies] product per step.
 """
 from __future__ import annotations
 
@@ -137,9 +142,22 @@ class TwoTowerModel(tfrs.Model):
     """The tutorial's model on integer ids: ``user_model``, ``movie_model`` and a Retrieval task."""
 
     def __init__(self, config: TrainConfig, n_users: int, n_titles: int, candidate_probability=None,
-                 user_tables=None, movie_tables=None):
+                 user_tables=None, movie_tables=None, history=None):
+        """``history``: [n_users, n_titles] sparse matrix of training ratings (``user_history`` only)."""
         super().__init__()
         self.config = config
+        self.history = None
+        if config.user_history:
+            if history is None:
+                raise ValueError("user_history needs the matrix of training ratings")
+            coo = history.tocoo()
+            order = np.lexsort((coo.col, coo.row))  # SparseTensor wants its entries in row-major order
+            self.history = tf.sparse.SparseTensor(np.stack([coo.row[order], coo.col[order]], 1).astype(np.int64),
+                                                  np.ones(len(order), np.float32), [n_users, n_titles])
+            self.history_count = tf.constant(np.asarray(history.sum(axis=1), np.float32).ravel())
+            self.n_history_titles = n_titles
+            self.history_embedding = tf.keras.layers.Embedding(n_titles, config.embedding_dim, name="history",
+                                                               embeddings_initializer="zeros")
         stranger = config.movie_bias or config.user_id_dropout > 0  # levers for users with no ratings
         self.user_model = Tower(n_users, config.embedding_dim, user_tables if config.user_features else None,
                                 config.deep_layers, name="user_model", zero_init=stranger,
@@ -176,12 +194,30 @@ class TwoTowerModel(tfrs.Model):
         return (tf.concat([queries, ones], axis=1), tf.concat([candidates, self.movie_bias(movies)], axis=1),
                 queries, candidates)
 
+    def history_sums(self):
+        """(sum of h_c over each user's training movies [U, d], the table h [C, d])."""
+        table = self.history_embedding(tf.range(self.n_history_titles))
+        return tf.sparse.sparse_dense_matmul(self.history, table), table
+
+    def _with_history(self, queries, rows):
+        """Per-row user vectors: the user's vector plus the mean of h over their history minus this row's movie."""
+        sums, table = self.history_sums()
+        users, movies = rows["user_idx"], rows["title_idx"]
+        others = tf.maximum(tf.gather(self.history_count, users) - 1.0, 1.0)[:, None]
+        history = (tf.gather(sums, users) - tf.gather(table, movies)) / others
+        pad = tf.zeros_like(queries[:, history.shape[1]:])  # the movie-bias column, if any, stays 1
+        return queries + tf.concat([history, pad], axis=1)
+
     def compute_loss(self, features, training=False):
         users, user_index = tf.unique(features["user_idx"])
         movies, movie_index = tf.unique(features["title_idx"])
         queries, candidates, q_raw, c_raw = self.towers(users, movies, training)
         probability = None if self.candidate_probability is None else tf.gather(self.candidate_probability, movies)
-        loss = self.task(queries, candidates, user_index, movie_index, probability)
+        if self.history is None:
+            loss = self.task(queries, candidates, user_index, movie_index, probability)
+        else:  # every row has its own user vector now: rows are the "distinct users"
+            rows = self._with_history(tf.gather(queries, user_index), features)
+            loss = self.task(rows, candidates, tf.range(tf.shape(rows)[0]), movie_index, probability)
         if self.config.l2:
             loss += self.config.l2 * (tf.reduce_sum(tf.square(q_raw)) + tf.reduce_sum(tf.square(c_raw)))
         return loss
@@ -189,4 +225,8 @@ class TwoTowerModel(tfrs.Model):
     def vectors(self, n_users: int, n_titles: int) -> tuple[np.ndarray, np.ndarray]:
         """All user vectors [U, d] and all movie vectors [C, d], for evaluation and indexes."""
         users, movies, _, _ = self.towers(tf.range(n_users), tf.range(n_titles))
+        if self.history is not None:  # serving: the mean over the whole training history
+            sums, _ = self.history_sums()
+            mean = (sums / tf.maximum(self.history_count, 1.0)[:, None])[:n_users]
+            users = users + tf.concat([mean, tf.zeros_like(users[:, mean.shape[1]:])], axis=1)
         return users.numpy(), movies.numpy()

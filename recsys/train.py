@@ -132,6 +132,8 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
     from .model import TwoTowerModel
 
     config = config.validate()
+    if strategy is not None and config.user_history:
+        raise UserError("user_history is not supported with --strategy yet: train it on one device")
     ds = ds or load_dataset(config.variant)
     callback = callback or Callback()
     p = prepare(ds, config)
@@ -147,6 +149,7 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
             config, n_users, n_movies, candidate_probability=p.candidate_probability,
             user_tables=features.user_tables(ds) if config.user_features else None,
             movie_tables=features.movie_tables(ds) if config.movie_features else None,
+            history=p.fit_seen if config.user_history else None,
         )
         model.compile(optimizer=_optimizer(config))
     if strategy is None:

@@ -25,6 +25,7 @@ LEVERS = {
     "num_hard_negatives": dict(num_hard_negatives=64),
     "movie_bias": dict(movie_bias=True),
     "user_id_dropout": dict(user_id_dropout=0.3),
+    "user_history": dict(user_history=True),
 }
 
 
@@ -213,3 +214,40 @@ def test_id_dropout_serves_the_id_at_its_training_weight(ml100k):
     kept = np.isclose(trained, table[[0, 5, n_users]][None]).all(axis=2)
     dropped = (trained == 0).all(axis=2)
     assert (kept | dropped).all() and 0.1 < dropped.mean() < 0.45  # each row whole or zero, ~25 % zero
+
+
+def test_user_history_is_the_mean_of_the_training_movies_leaving_out_the_row(ml100k):
+    """Serving adds the mean of h over the user's training movies; training leaves the row's own movie out."""
+    import tensorflow as tf
+
+    from recsys.model import TwoTowerModel
+
+    config = TINY.with_(user_history=True)
+    p = train.prepare(ml100k, config)
+    n_users, n_titles = len(ml100k.user_ids), len(ml100k.titles)
+    model = TwoTowerModel(config, n_users, n_titles, history=p.fit_seen)
+    model.vectors(n_users, n_titles)  # build
+    h = np.random.default_rng(1).normal(size=(n_titles, 8)).astype(np.float32)
+    model.history_embedding.set_weights([h])
+    users, _ = model.vectors(n_users, n_titles)
+    towers = model.user_model(tf.range(n_users)).numpy()
+    seen = p.fit_seen.tocsr()
+    user = int(p.fit_users[0])
+    movies = seen.indices[seen.indptr[user]:seen.indptr[user + 1]]
+    np.testing.assert_allclose(users[user], towers[user] + h[movies].mean(axis=0), rtol=1e-4, atol=1e-5)
+    no_history = np.flatnonzero(np.asarray(seen.sum(axis=1)).ravel() == 0)
+    if len(no_history):  # a user without training ratings is their tower alone
+        np.testing.assert_allclose(users[no_history[0]], towers[no_history[0]], atol=1e-6)
+    rows = {"user_idx": tf.constant([user, user]), "title_idx": tf.constant(movies[:2].astype(np.int32))}
+    per_row = model._with_history(tf.constant(towers[[user, user]]), rows).numpy()
+    for i, m in enumerate(movies[:2]):
+        others = [c for c in movies if c != m]
+        np.testing.assert_allclose(per_row[i], towers[user] + h[others].mean(axis=0), rtol=1e-4, atol=1e-5)
+
+
+def test_user_history_with_a_strategy_is_a_clear_error(ml100k):
+    from recsys import distributed
+    from recsys.errors import UserError
+
+    with pytest.raises(UserError, match="user_history is not supported with --strategy"):
+        train.fit(TINY.with_(user_history=True), ml100k, strategy=distributed.make_strategy("mirrored", cpu_devices=1))
