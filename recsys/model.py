@@ -36,8 +36,8 @@ Two levers beyond the tutorial live in the towers (see ``TrainConfig``):
 - ``user_history``: the user vector gets the mean of a learned vector h_c over the movies c
   the user rated in training (the YouTube two-tower recipe: a user is also what they watched).
   Training leaves each row's own movie out of its history: otherwise "the answer is in the
-  question", and the model would learn to recommend what the user has already seen. The
-  history sums come from one sparse [users x movies] product per step.
+  question", and the model would learn to recommend what the user has already seen. Each
+  step reads only the histories of the batch's users (a ragged gather).
 """
 from __future__ import annotations
 
@@ -150,12 +150,9 @@ class TwoTowerModel(tfrs.Model):
         if config.user_history:
             if history is None:
                 raise ValueError("user_history needs the matrix of training ratings")
-            coo = history.tocoo()
-            order = np.lexsort((coo.col, coo.row))  # SparseTensor wants its entries in row-major order
-            self.history = tf.sparse.SparseTensor(np.stack([coo.row[order], coo.col[order]], 1).astype(np.int64),
-                                                  np.ones(len(order), np.float32), [n_users, n_titles])
-            self.history_count = tf.constant(np.asarray(history.sum(axis=1), np.float32).ravel())
-            self.n_history_titles = n_titles
+            csr = history.tocsr()  # row u lists the movies user u rated in training
+            self.history = tf.RaggedTensor.from_row_splits(csr.indices.astype(np.int32), csr.indptr.astype(np.int64))
+            self.history_count = tf.constant(np.diff(csr.indptr).astype(np.float32))
             self.history_embedding = tf.keras.layers.Embedding(n_titles, config.embedding_dim, name="history",
                                                                embeddings_initializer="zeros")
         stranger = config.movie_bias or config.user_id_dropout > 0  # levers for users with no ratings
@@ -194,19 +191,26 @@ class TwoTowerModel(tfrs.Model):
         return (tf.concat([queries, ones], axis=1), tf.concat([candidates, self.movie_bias(movies)], axis=1),
                 queries, candidates)
 
-    def history_sums(self):
-        """(sum of h_c over each user's training movies [U, d], the table h [C, d])."""
-        table = self.history_embedding(tf.range(self.n_history_titles))
-        return tf.sparse.sparse_dense_matmul(self.history, table), table
+    def history_sums(self, users):
+        """Sum of h_c over each given user's training movies: [len(users), d] (zeros for no history).
 
-    def _with_history(self, queries, rows):
-        """Per-row user vectors: the user's vector plus the mean of h over their history minus this row's movie."""
-        sums, table = self.history_sums()
-        users, movies = rows["user_idx"], rows["title_idx"]
-        others = tf.maximum(tf.gather(self.history_count, users) - 1.0, 1.0)[:, None]
-        history = (tf.gather(sums, users) - tf.gather(table, movies)) / others
-        pad = tf.zeros_like(queries[:, history.shape[1]:])  # the movie-bias column, if any, stays 1
-        return queries + tf.concat([history, pad], axis=1)
+        Only the given users' lists are read, so a step costs the batch's histories, not the
+        whole ratings matrix.
+        """
+        movies = tf.gather(self.history, users)  # ragged [U, None]
+        return tf.reduce_sum(tf.ragged.map_flat_values(self.history_embedding, movies), axis=1)
+
+    def _with_history(self, row_queries, users, user_index, features):
+        """Per-row user vectors: the user's vector plus the mean of h over their history minus this row's movie.
+
+        ``users``: the batch's distinct users; ``user_index``: which of them each row holds.
+        """
+        sums = tf.gather(self.history_sums(users), user_index)                # [B, d]
+        own = self.history_embedding(features["title_idx"])                    # [B, d]: h of the row's movie
+        others = tf.maximum(tf.gather(self.history_count, features["user_idx"]) - 1.0, 1.0)[:, None]
+        history = (sums - own) / others
+        pad = tf.zeros_like(row_queries[:, history.shape[1]:])  # the movie-bias column, if any, stays 1
+        return row_queries + tf.concat([history, pad], axis=1)
 
     def compute_loss(self, features, training=False):
         users, user_index = tf.unique(features["user_idx"])
@@ -216,7 +220,7 @@ class TwoTowerModel(tfrs.Model):
         if self.history is None:
             loss = self.task(queries, candidates, user_index, movie_index, probability)
         else:  # every row has its own user vector now: rows are the "distinct users"
-            rows = self._with_history(tf.gather(queries, user_index), features)
+            rows = self._with_history(tf.gather(queries, user_index), users, user_index, features)
             loss = self.task(rows, candidates, tf.range(tf.shape(rows)[0]), movie_index, probability)
         if self.config.l2:
             loss += self.config.l2 * (tf.reduce_sum(tf.square(q_raw)) + tf.reduce_sum(tf.square(c_raw)))
@@ -226,7 +230,7 @@ class TwoTowerModel(tfrs.Model):
         """All user vectors [U, d] and all movie vectors [C, d], for evaluation and indexes."""
         users, movies, _, _ = self.towers(tf.range(n_users), tf.range(n_titles))
         if self.history is not None:  # serving: the mean over the whole training history
-            sums, _ = self.history_sums()
-            mean = (sums / tf.maximum(self.history_count, 1.0)[:, None])[:n_users]
+            ids = tf.range(n_users)
+            mean = self.history_sums(ids) / tf.maximum(tf.gather(self.history_count, ids), 1.0)[:, None]
             users = users + tf.concat([mean, tf.zeros_like(users[:, mean.shape[1]:])], axis=1)
         return users.numpy(), movies.numpy()

@@ -239,7 +239,8 @@ def test_user_history_is_the_mean_of_the_training_movies_leaving_out_the_row(ml1
     if len(no_history):  # a user without training ratings is their tower alone
         np.testing.assert_allclose(users[no_history[0]], towers[no_history[0]], atol=1e-6)
     rows = {"user_idx": tf.constant([user, user]), "title_idx": tf.constant(movies[:2].astype(np.int32))}
-    per_row = model._with_history(tf.constant(towers[[user, user]]), rows).numpy()
+    per_row = model._with_history(tf.constant(towers[[user, user]]), tf.constant([user]), tf.constant([0, 0]),
+                                  rows).numpy()
     for i, m in enumerate(movies[:2]):
         others = [c for c in movies if c != m]
         np.testing.assert_allclose(per_row[i], towers[user] + h[others].mean(axis=0), rtol=1e-4, atol=1e-5)
