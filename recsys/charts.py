@@ -32,9 +32,16 @@ def long_tail(ds) -> alt.Chart:
 
 
 def genre_counts(ds) -> alt.Chart:
-    """Ratings per genre (a movie counts once for each of its genres)."""
-    g = ds.ratings["movie_genres"].str.split("|").explode()
-    counts = g[g != ""].value_counts().rename_axis("genre").reset_index(name="ratings")
+    """Ratings per genre (a movie counts once for each of its genres).
+
+    Counted per title (its genres, weighted by its number of ratings), not per rating:
+    1,664 short strings to split instead of 100,000 on every rerun of the Home page.
+    """
+    per_title = np.bincount(ds.ratings["title_idx"].to_numpy(), minlength=len(ds.titles))
+    genres = ds.title_genres.reindex(ds.titles).fillna("").str.split("|")
+    frame = pd.DataFrame({"genre": genres.to_numpy(), "ratings": per_title}).explode("genre")
+    counts = (frame[frame["genre"] != ""].groupby("genre", as_index=False)["ratings"].sum()
+              .sort_values("ratings", ascending=False, kind="stable"))
     return alt.Chart(counts, title="Ratings per genre").mark_bar().encode(
         x=alt.X("ratings:Q"), y=alt.Y("genre:N", sort="-x"), tooltip=["genre", "ratings"])
 

@@ -165,7 +165,6 @@ def cmd_recommend(a) -> int:
 
         defaults = default_scann_params(len(ds.titles)).to_dict()
         params = ScannParams(**{**defaults, **{k: v for k, v in given.items() if v is not None}})
-        params.validate(len(ds.titles), a.k)
     rec = Recommender(run, ds, params)
     comp = rec.for_user(a.user, a.k, a.exclude_seen) if a.user is not None else rec.for_movie(a.movie, a.k)
     strip = lambda rows: [{"rank": r["rank"], "movie_title": r["movie_title"], "score": r["score"],

@@ -1,12 +1,11 @@
 """``TrainConfig``: the one description of a training run.
 
-Pages build it from widgets (and URL parameters), the CLI from flags, ``runs.py`` hashes
-it into a run id. Ranges are checked here, once, with messages meant for users.
+Pages build it from widgets (and URL parameters), the CLI from flags, and ``runs.run_id``
+hashes it, with the dataset, into a run id. Ranges are checked here, once, with messages
+meant for users.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, fields, replace
 
 from .errors import UserError
@@ -96,11 +95,6 @@ class TrainConfig:
         """
         defaults = TrainConfig().to_dict()
         return {k: v for k, v in self.to_dict().items() if defaults.get(k, object()) != v}
-
-    def run_id(self) -> str:
-        """Stable id of this configuration: the same settings and seed give the same id."""
-        blob = json.dumps(self.identity(), sort_keys=True)
-        return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
     def label(self) -> str:
         """A short human label: ``dim 32 · 3 ep · adagrad 0.1 · bs 8192 · random``."""

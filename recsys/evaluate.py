@@ -115,7 +115,7 @@ def popularity_scores(train_movies: np.ndarray, n_movies: int) -> np.ndarray:
     return counts - np.arange(n_movies) / (n_movies + 1.0)
 
 
-def popularity(train_movies, test_users, test_movies, seen, n_users: int, n_movies: int, ks=KS) -> dict:
+def popularity(train_movies, test_users, test_movies, seen, n_movies: int, ks=KS) -> dict:
     """The popularity baseline's metrics, both variants, on the same test pairs.
 
     It is the two-tower evaluation with every user vector equal to [1] and movie vectors

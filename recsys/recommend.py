@@ -20,9 +20,10 @@ class Recommender:
         self.user_vectors, self.movie_vectors = run.vectors
         if len(self.movie_vectors) != len(ds.titles) or len(self.user_vectors) != len(ds.user_ids):
             raise UserError(f"run {run.run_id} was trained on other data ({run.data})")
-        self.scann_params = (scann_params or idx.default_scann_params(len(ds.titles))).validate(len(ds.titles))
+        # k is checked per query (``_check_k``): the index serves every k up to its re-scored candidates
+        self.scann_params = (scann_params or idx.default_scann_params(len(ds.titles))).validate(len(ds.titles), k=1)
         self.bruteforce = idx.build_bruteforce(self.movie_vectors)
-        self.scann = idx.build_scann(self.movie_vectors, self.scann_params)
+        self.scann = idx.build_scann(self.movie_vectors, self.scann_params, k=1)  # k is given per query
         self._user_pos = {u: i for i, u in enumerate(ds.user_ids)}
         self._title_pos = {t: i for i, t in enumerate(ds.titles)}
         self._genres = ds.title_genres.reindex(ds.titles).fillna("").to_numpy()
@@ -67,6 +68,7 @@ class Recommender:
     def _check_k(self, k: int) -> int:
         if not isinstance(k, (int, np.integer)) or not 1 <= k <= 100:
             raise UserError(f"k must be between 1 and 100, got {k!r}")
+        self.scann_params.validate(len(self.ds.titles), int(k))  # ScaNN returns at most what it re-scores
         return int(k)
 
     def for_user(self, user_id, k: int = 10, exclude_seen: bool = False) -> idx.Comparison:

@@ -24,7 +24,7 @@ import re
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -175,8 +175,31 @@ def load(rid: str, root: Path | None = None) -> Run:
     return _load_dir(path)
 
 
+_READ: dict = {}  # run folder -> (what its files looked like, the Run read from them, without vectors)
+
+
 def _load_dir(path: Path) -> Run:
-    """Read one run folder, checking that it is complete: ``UserError`` says what is wrong."""
+    """Read one run folder, checking that it is complete: ``UserError`` says what is wrong.
+
+    A run's files never change once it is in place (saving is a rename), so a folder whose
+    run.json and vectors.npz have the same size and time as last read is not parsed again:
+    the app lists every run on each rerun. The returned Run is a fresh copy; its vectors
+    are read on first use, as always.
+    """
+    try:
+        stamp = tuple((f.st_mtime_ns, f.st_size) for f in ((path / "run.json").stat(), (path / "vectors.npz").stat()))
+    except OSError:
+        stamp = None
+    known = _READ.get(path)
+    if stamp is not None and known is not None and known[0] == stamp:
+        return replace(known[1])
+    run = _read_dir(path)
+    if stamp is not None:
+        _READ[path] = (stamp, replace(run))
+    return run
+
+
+def _read_dir(path: Path) -> Run:
     try:
         meta = json.loads((path / "run.json").read_text())
         if not isinstance(meta, dict):

@@ -76,12 +76,13 @@ def _prepare(ds, config) -> Prepared:
     n_val = int(round(len(tr) * config.validation_fraction))
     fit, val = (tr[:len(tr) - n_val], tr[len(tr) - n_val:]) if n_val else (tr, tr[:0])
     seen = evaluate.seen_matrix(n_users, n_movies, users[tr], movies[tr])
+    fit_seen = evaluate.seen_matrix(n_users, n_movies, users[fit], movies[fit]) if n_val else seen
     counts = np.bincount(movies[fit], minlength=n_movies).astype(np.float64)
     return Prepared(
         ds=ds, train_users=users[tr], train_movies=movies[tr], fit_users=users[fit], fit_movies=movies[fit],
         val_users=users[val], val_movies=movies[val], test_users=users[te], test_movies=movies[te],
-        seen=seen, fit_seen=evaluate.seen_matrix(n_users, n_movies, users[fit], movies[fit]),
-        popularity=evaluate.popularity(movies[tr], users[te], movies[te], seen, n_users, n_movies),
+        seen=seen, fit_seen=fit_seen,
+        popularity=evaluate.popularity(movies[tr], users[te], movies[te], seen, n_movies),
         candidate_probability=(counts / counts.sum()).astype(np.float32),
     )
 

@@ -115,7 +115,10 @@ def test_config_validation():
     with pytest.raises(UserError, match="optimizer"):
         TUTORIAL.with_(optimizer="sgd").validate()
     assert TrainConfig.from_dict(TUTORIAL.to_dict()) == TUTORIAL
-    assert TUTORIAL.run_id() == TrainConfig().run_id() != TINY.run_id()
+    from recsys import runs
+
+    tag = "ml-100k/packaged"
+    assert runs.run_id(TUTORIAL, tag) == runs.run_id(TrainConfig(), tag) != runs.run_id(TINY, tag)
 
 
 # ----------------------------------------------------------------------------- indexes

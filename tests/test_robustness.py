@@ -302,6 +302,10 @@ def test_cli_recommend_still_works_after_mistakes(capsys, tiny_run):
                      "--num-leaves", "20", "--num-leaves-to-search", "5"]) == 0
     out = capsys.readouterr().out
     assert '"k": 3' in out and out.count('"rank"') == 6
+    # fewer re-scored candidates than the default k of 10 is fine when the k asked for fits
+    assert cli.main(["recommend", "--run", tiny_run.run_id, "--user", "1", "--k", "5", "--json",
+                     "--num-reordering-candidates", "8"]) == 0
+    assert capsys.readouterr().out.count('"rank"') == 10
 
 
 def test_data_frames_stay_valid(ml100k):
