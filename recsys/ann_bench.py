@@ -156,7 +156,7 @@ class ScannIndex:
         build_params = replace(params, num_reordering_candidates=max(params.num_reordering_candidates, k))
         start = time.perf_counter()
         try:
-            self.layer = _build_tfrs_scann(np.asarray(vectors, np.float32), build_params, k)
+            self.layer = idx.build_scann(np.asarray(vectors, np.float32), build_params, k)
         except UserError:
             raise
         except Exception as e:  # ScaNN refuses some settings with a C++ status message
@@ -191,26 +191,6 @@ class ScannIndex:
             raise ValueError("this index was built with keep_layer=False")
 
         return self.layer(tf.constant(q[None, :]), k=k)[1].numpy()[0]
-
-
-def _build_tfrs_scann(vectors: np.ndarray, params: idx.ScannParams, k: int):
-    """``index.build_scann``, then free the TF searcher resource the build leaves behind.
-
-    TFRS's layer builds a searcher resource (a named TF resource, alive until deleted),
-    serializes it into the layer and drops the handle: every build would keep a copy of
-    the catalog in memory for good. The layer only needs the serialized form.
-    """
-    import tensorflow as tf
-
-    layer = idx.TunedScaNN(params.validate(len(vectors), k), k=k)
-    built, build = [], layer._build_searcher
-    layer._build_searcher = lambda candidates: built.append(build(candidates)) or built[-1]
-    try:
-        layer.index(tf.constant(vectors, tf.float32), tf.range(len(vectors), dtype=tf.int32))
-    finally:
-        for searcher in built:
-            tf.raw_ops.DestroyResourceOp(resource=searcher.searcher_handle, ignore_lookup_error=True)
-    return layer
 
 
 def _pad(ids: np.ndarray, k: int) -> np.ndarray:
@@ -605,30 +585,3 @@ def cmd_bench_ann(a) -> int:
     else:
         print(text_report(out))
     return 0
-
-
-def register(bs) -> None:
-    """``python -m recsys bench ann``: add the subcommand to ``bench``'s subparsers."""
-    p = bs.add_parser("ann", help="ScaNN vs brute force: recall@k, latency, QPS, build time, memory")
-    p.add_argument("--catalog", choices=catalogs.KINDS, default="scaled",
-                   help="trained: a run's movie vectors; scaled: those plus noisy copies (TFRS tutorial); "
-                        "gaussian: random vectors (the hard case)")
-    p.add_argument("--catalog-size", type=int, help="number of candidates (scaled, gaussian)")
-    p.add_argument("--dim", type=int, help="vector dimension (default: the run's, else 32)")
-    p.add_argument("--run", help="saved run whose vectors to use (default: the tutorial preset at --dim)")
-    p.add_argument("--queries", type=int, default=500, help="queries for recall and batched QPS")
-    p.add_argument("--latency-queries", type=int, default=200, help="of those, how many to time one at a time")
-    p.add_argument("--tfrs-layer-queries", type=int, default=20,
-                   help="queries to time through the TFRS ScaNN layer itself (0: skip)")
-    p.add_argument("--k", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--num-leaves", type=int)
-    p.add_argument("--num-leaves-to-search", type=int)
-    p.add_argument("--num-reordering-candidates", type=int)
-    p.add_argument("--dimensions-per-block", type=int)
-    p.add_argument("--anisotropic-threshold", type=float)
-    p.add_argument("--sweep", action="store_true", help="run a grid of ScaNN settings and print the frontier")
-    p.add_argument("--sweep-leaves", type=lambda s: [int(x) for x in s.split(",") if x],
-                   help="with --sweep: the num_leaves values to build (comma-separated)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(fn=cmd_bench_ann)

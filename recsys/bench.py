@@ -140,8 +140,33 @@ def register(sub) -> None:
     from .scale_bench import register as register_scale
 
     register_scale(bs)
-    try:
-        from .ann_bench import register as register_ann
-    except ImportError:
-        return
-    register_ann(bs)
+    _register_ann(bs)
+
+
+def _register_ann(bs) -> None:
+    """``python -m recsys bench ann`` (its code, and TensorFlow with it, loads only when it runs)."""
+    from . import catalogs
+
+    p = bs.add_parser("ann", help="ScaNN vs brute force: recall@k, latency, QPS, build time, memory")
+    p.add_argument("--catalog", choices=catalogs.KINDS, default="scaled",
+                   help="trained: a run's movie vectors; scaled: those plus noisy copies (TFRS tutorial); "
+                        "gaussian: random vectors (the hard case)")
+    p.add_argument("--catalog-size", type=int, help="number of candidates (scaled, gaussian)")
+    p.add_argument("--dim", type=int, help="vector dimension (default: the run's, else 32)")
+    p.add_argument("--run", help="saved run whose vectors to use (default: the tutorial preset at --dim)")
+    p.add_argument("--queries", type=int, default=500, help="queries for recall and batched QPS")
+    p.add_argument("--latency-queries", type=int, default=200, help="of those, how many to time one at a time")
+    p.add_argument("--tfrs-layer-queries", type=int, default=20,
+                   help="queries to time through the TFRS ScaNN layer itself (0: skip)")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num-leaves", type=int)
+    p.add_argument("--num-leaves-to-search", type=int)
+    p.add_argument("--num-reordering-candidates", type=int)
+    p.add_argument("--dimensions-per-block", type=int)
+    p.add_argument("--anisotropic-threshold", type=float)
+    p.add_argument("--sweep", action="store_true", help="run a grid of ScaNN settings and print the frontier")
+    p.add_argument("--sweep-leaves", type=lambda s: [int(x) for x in s.split(",") if x],
+                   help="with --sweep: the num_leaves values to build (comma-separated)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=lambda a: __import__("recsys.ann_bench", fromlist=["cmd_bench_ann"]).cmd_bench_ann(a))

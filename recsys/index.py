@@ -117,9 +117,25 @@ class TunedScaNN(tfrs.layers.factorized_top_k.ScaNN):
                 builder = builder.reorder(params.num_reordering_candidates)
             import uuid
             with quiet_native_logs():
-                return builder.build(shared_name=f"{self.name}/{uuid.uuid4()}")
+                self._built.append(builder.build(shared_name=f"{self.name}/{uuid.uuid4()}"))
+            return self._built[-1]
 
+        self._built = []
         self._build_searcher = build_searcher
+
+    def index(self, candidates, identifiers=None):
+        """TFRS's ``index``, then free the TF searcher resource the build leaves behind.
+
+        TFRS builds a searcher resource (a named TF resource, alive until deleted), keeps
+        only its serialized form and drops the handle: without this, every build (each
+        ScaNN setting on the Recommend page, each ANN lab run) would keep a copy of the
+        catalog in memory for good.
+        """
+        try:
+            return super().index(candidates, identifiers)
+        finally:
+            while self._built:
+                tf.raw_ops.DestroyResourceOp(resource=self._built.pop().searcher_handle, ignore_lookup_error=True)
 
 
 @contextlib.contextmanager
