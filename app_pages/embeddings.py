@@ -63,9 +63,7 @@ if run is None:
     st.stop()
 try:
     ds = _shared.dataset(run.config.variant)
-    user_vectors, movie_vectors = run.vectors
-    if len(movie_vectors) != len(ds.titles):
-        raise UserError(f"run {run.run_id} was trained on other data ({run.data})")
+    user_vectors, movie_vectors = run.vectors_for(ds)
 except UserError as e:
     _shared.show_error(e)
     st.stop()

@@ -96,9 +96,7 @@ def build_serving_model(run, ds, index: str = "bruteforce", k: int = 10, scann_p
 
     from . import index as idx
 
-    user_vectors, movie_vectors = run.vectors
-    if len(movie_vectors) != len(ds.titles) or len(user_vectors) != len(ds.user_ids):
-        raise UserError(f"run {run.run_id} was trained on other data ({run.data})")
+    user_vectors, movie_vectors = run.vectors_for(ds)
     _check_args(index, k, len(ds.titles))
     dim = user_vectors.shape[1]
     # Row 0 is StringLookup's out-of-vocabulary slot: a zero vector scores 0 against every movie.
@@ -157,8 +155,11 @@ def reload_in_fresh_process(path: str | Path, index: str, users: list[str], time
     """Load the SavedModel in a new Python with plain TensorFlow and query ``users``."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("PYTHONPATH", None)  # plain TensorFlow: our package is not needed to load it
-    proc = subprocess.run([sys.executable, "-c", _RELOAD_SCRIPT, str(path), index, json.dumps(users)],
-                          capture_output=True, text=True, timeout=timeout, env=env, cwd=tempfile.gettempdir())
+    try:
+        proc = subprocess.run([sys.executable, "-c", _RELOAD_SCRIPT, str(path), index, json.dumps(users)],
+                              capture_output=True, text=True, timeout=timeout, env=env, cwd=tempfile.gettempdir())
+    except subprocess.TimeoutExpired:
+        raise UserError(f"the exported model did not load in a fresh process within {timeout:g} s") from None
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise UserError(f"the exported model did not load in a fresh process: {tail}")

@@ -171,9 +171,7 @@ def cmd_embeddings(a) -> int:
 
     run = runs.load(a.run)
     ds = train.load_dataset(run.config.variant)
-    users, movies = run.vectors
-    if len(movies) != len(ds.titles):
-        raise UserError(f"run {run.run_id} was trained on other data ({run.data})")
+    users, movies = run.vectors_for(ds)
     table = movie_table(ds)
     genres = ds.title_genres.reindex(ds.titles).fillna("").tolist()
     agree = genre_agreement(movies, genres, a.k, a.min_ratings, table["ratings"].to_numpy())

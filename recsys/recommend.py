@@ -17,9 +17,7 @@ from .errors import UserError
 class Recommender:
     def __init__(self, run, ds: Dataset, scann_params: idx.ScannParams | None = None):
         self.run, self.ds = run, ds
-        self.user_vectors, self.movie_vectors = run.vectors
-        if len(self.movie_vectors) != len(ds.titles) or len(self.user_vectors) != len(ds.user_ids):
-            raise UserError(f"run {run.run_id} was trained on other data ({run.data})")
+        self.user_vectors, self.movie_vectors = run.vectors_for(ds)
         # k is checked per query (``_check_k``): the index serves every k up to its re-scored candidates
         self.scann_params = (scann_params or idx.default_scann_params(len(ds.titles))).validate(len(ds.titles), k=1)
         self.bruteforce = idx.build_bruteforce(self.movie_vectors)

@@ -86,6 +86,13 @@ class Run:
                 raise UserError(f"run {self.run_id}: vectors.npz is damaged ({type(e).__name__}: {e})") from None
         return self._vectors
 
+    def vectors_for(self, ds) -> tuple[np.ndarray, np.ndarray]:
+        """``vectors``, checked against ``ds``: one vector per user and per title of that dataset."""
+        users, movies = self.vectors
+        if len(movies) != len(ds.titles) or len(users) != len(ds.user_ids):
+            raise UserError(f"run {self.run_id} was trained on other data ({self.data})")
+        return users, movies
+
     def label(self) -> str:
         top = self.metrics["model"]["test"]["top_100"]
         return f"{self.config.label()} · top-100 {top:.3f}"

@@ -136,19 +136,6 @@ def normalise_axes(axes: dict) -> dict:
     return out
 
 
-class _PerRun:
-    """Forwards one cell's training progress to the sweep callback."""
-
-    def __init__(self, callback: SweepCallback):
-        self.callback = callback
-
-    def on_batch(self, epoch, step, steps, loss):
-        self.callback.on_batch(epoch, step, steps, loss)
-
-    def on_epoch(self, record):
-        self.callback.on_epoch(record)
-
-
 def plan(base: cfg.TrainConfig, axes: dict, ds, root=None) -> list[tuple[cfg.TrainConfig, bool]]:
     """The grid's configs, each with whether it is saved already (so it will be reused)."""
     from . import runs
@@ -173,7 +160,7 @@ def run_sweep(base: cfg.TrainConfig, axes: dict, ds=None, callback: SweepCallbac
     result = SweepResult(base=base, axes=axes)
     for i, config in enumerate(configs):
         callback.on_run_start(i, len(configs), config)
-        run, reused = trainer(config, ds, _PerRun(callback))
+        run, reused = trainer(config, ds, callback)  # a SweepCallback is also a training callback
         cell = {"run_id": run.run_id, "reused": reused, "seconds": run.seconds, "config": run.config.to_dict(),
                 "metrics": run.metrics, "history": run.history}
         result.cells.append(cell)
