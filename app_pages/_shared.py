@@ -9,7 +9,6 @@ and what the server keeps in memory is capped (least recently used dropped first
 """
 from __future__ import annotations
 
-import inspect
 import threading
 import time
 import uuid
@@ -161,21 +160,13 @@ def cancel(job: jobs.Job) -> None:
     job_queue().cancel(job, watcher_id())
 
 
-def _accepts_arguments(fn) -> bool:
-    try:
-        inspect.signature(fn).bind(0, 0.0)
-        return True
-    except (TypeError, ValueError):
-        return False
-
-
 def follow(job: jobs.Job, callback=None, on_wait=None, poll: float = POLL_SECONDS):
     """Wait for ``job``, replaying its progress to ``callback``; ``(run, how)`` once it is done.
 
     Every ``poll`` seconds the job's snapshot is read: the latest batch goes to
     ``callback.on_batch``, each new epoch record to ``callback.on_epoch``. While the job is
     queued, ``on_wait(ahead, seconds)`` is called each time (``ahead``: jobs that train before
-    it); an ``on_wait`` taking no arguments is called once. ``how`` is "server" (this server
+    it). ``how`` is "server" (this server
     had it in memory), "disk" (saved before) or "trained". A failed or cancelled job raises
     ``UserError`` with its message.
 
@@ -191,7 +182,7 @@ def follow(job: jobs.Job, callback=None, on_wait=None, poll: float = POLL_SECOND
             return known, "server"
         server.put(job.run)
         return job.run, "disk"
-    began, epochs_seen, last_step, waited_once = time.monotonic(), 0, None, False
+    began, epochs_seen, last_step = time.monotonic(), 0, None
     while True:
         snap = job.snapshot()
         if callback is not None:
@@ -203,11 +194,7 @@ def follow(job: jobs.Job, callback=None, on_wait=None, poll: float = POLL_SECOND
                 last_step = step
                 callback.on_batch(snap["epoch"], snap["step"], snap["steps"], snap["loss"])
         if snap["state"] == "queued" and on_wait is not None:
-            if _accepts_arguments(on_wait):
-                on_wait(queue.ahead(job), time.monotonic() - began)
-            elif not waited_once:
-                on_wait()
-            waited_once = True
+            on_wait(queue.ahead(job), time.monotonic() - began)
         if snap["state"] in ("done", "failed", "cancelled"):
             break
         time.sleep(poll)

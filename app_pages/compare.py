@@ -73,8 +73,12 @@ class PageProgress(sweep.SweepCallback):
 
 
 def _trainer(config, ds, callback):
-    run, how = _shared.train_or_load(config, ds, callback,
-                                     on_wait=lambda: st.info("Another session is training; waiting for it…"))
+    status = st.empty()  # one line, rewritten while this cell waits for other sessions' training
+    run, how = _shared.train_or_load(
+        config, ds, callback,
+        on_wait=lambda ahead, seconds: status.info(f"Other sessions are training: {ahead} ahead in the queue "
+                                                   f"(waiting {seconds:.0f} s)…"))
+    status.empty()
     return run, how != "trained"
 
 
