@@ -67,6 +67,13 @@ PACKAGED_WHEEL = "recbole-1.2.1-py3-none-any.whl"
 # ----------------------------------------------------------------------------- line tables (ml-100k, ml-1m, RecBole)
 
 
+def _not_valid(values: np.ndarray, whole) -> np.ndarray:
+    """Where ``values`` (floats, NaN = not a number) are not finite, or, where ``whole``, not
+    an exact whole number (beyond 2**53 a float no longer holds every whole number)."""
+    with np.errstate(invalid="ignore"):
+        return ~np.isfinite(values) | (whole & ((np.abs(values) > 2.0 ** 53) | (values != np.round(values))))
+
+
 def _read_table(text: str, name: str, sep: str, columns: list[str], header_lines: int = 0,
                 numeric: dict[str, type] | None = None, first_line: int = 1) -> pd.DataFrame:
     """Parse delimited text into string columns, checking every line's shape.
@@ -100,12 +107,9 @@ def _read_table(text: str, name: str, sep: str, columns: list[str], header_lines
             f"{name}, line {i + first_line + header_lines}: expected {len(columns)} columns "
             f"({', '.join(columns)}) separated by {shown_sep!r}, found {counts[i] + 1}: {body[i][:80]!r}"
         )
-    if len(columns) == 1:  # nothing to split: every line is the value
-        frame = pd.DataFrame({columns[0]: np.array(body, dtype=object)})
-    else:
-        frame = pd.read_csv(io.StringIO("\n".join(body)), sep=sep, header=None, names=columns, dtype=str,
-                            keep_default_na=False, na_filter=False, quoting=3, engine="c", lineterminator="\n",
-                            skip_blank_lines=False)
+    frame = pd.read_csv(io.StringIO("\n".join(body)), sep=sep, header=None, names=columns, dtype=str,
+                        keep_default_na=False, na_filter=False, quoting=3, engine="c", lineterminator="\n",
+                        skip_blank_lines=False)
     if len(frame) != len(body):  # the C reader saw other line breaks than ours: never guess
         raise UserError(f"{name}: could not read the file line by line (found {len(frame)} rows in "
                         f"{len(body)} lines); is it a MovieLens text file?")
@@ -116,9 +120,7 @@ def _read_table(text: str, name: str, sep: str, columns: list[str], header_lines
     values = pd.to_numeric(pd.Series(raw.ravel(), dtype=object), errors="coerce").to_numpy(dtype=np.float64)
     values = values.reshape(raw.shape)
     whole = np.array([np.issubdtype(np.dtype(numeric[c]), np.integer) for c in cols])
-    with np.errstate(invalid="ignore"):
-        wrong = ~np.isfinite(values) | (whole & ((np.abs(values) > 2.0 ** 53) | (values != np.round(values))))
-    bad = np.argwhere(wrong)  # row-major: the first bad line, then its first bad column
+    bad = np.argwhere(_not_valid(values, whole))  # row-major: the first bad line, then its first bad column
     if bad.size:
         i, j = (int(x) for x in bad[0])
         v = values[i, j]
@@ -301,12 +303,7 @@ def _typed_csv(stream, columns: list[str], numeric: dict) -> tuple[pd.DataFrame 
     if len(frame) != counter.lines or counter.commas != (len(columns) - 1) * len(frame):
         return None, "a line with another number of fields"
     for col, kind in numeric.items():
-        v = frame[col].to_numpy()
-        with np.errstate(invalid="ignore"):
-            bad = ~np.isfinite(v)
-            if np.issubdtype(np.dtype(kind), np.integer):
-                bad |= (np.abs(v) > 2.0 ** 53) | (v != np.round(v))
-        if bad.any():
+        if _not_valid(frame[col].to_numpy(), np.issubdtype(np.dtype(kind), np.integer)).any():
             return None, f"{col} is not a valid number"
     return frame, ""
 
@@ -397,8 +394,7 @@ def _read_movies_csv(open_, name: str) -> pd.DataFrame:
         _diagnose_movies(text, name)
         raise UserError(f"{name}: could not be read as lines of {','.join(MOVIES_CSV)} ({reason[:200]})")
     ids = pd.to_numeric(frame["movieId"], errors="coerce").to_numpy(dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        bad = np.flatnonzero(~np.isfinite(ids) | (np.abs(ids) > 2.0 ** 53) | (ids != np.round(ids)))
+    bad = np.flatnonzero(_not_valid(ids, True))
     if bad.size:
         i = int(bad[0])
         raise UserError(f"{name}, line {i + 2}: movieId must be a whole number, found {frame['movieId'].iloc[i]!r}")
