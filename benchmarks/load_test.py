@@ -29,53 +29,24 @@ import os
 import random
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(ROOT))  # for tests.serve here, and recsys in Expected
+from tests.serve import CHROMIUM, FLAGS, IDLE_JS, streamlit_server  # noqa: E402
+
 K = 10
 POLL_MS = 100  # how often a page checks whether it is done (the default, every animation frame, costs CPU)
 TINY = "embedding_dim=8&epochs=1&batch_size=4096&seed=7"      # the run every session recommends from
 BIG = "embedding_dim=64&epochs=100&batch_size=1024&seed=8"    # trains through phase 2, then is cancelled
 QUEUED = "embedding_dim=8&epochs=1&batch_size=4096&seed=9"    # asked while BIG trains: waits, then cancelled
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
-IDLE = ("!document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && !document.querySelector('[data-stale=\"true\"]')"
-        " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(home: Path, port: int, deadline_s: float = 120) -> subprocess.Popen:
-    log = open(home / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "RECSYS_HOME": str(home)}, stdout=log, stderr=subprocess.STDOUT)
-    end = time.monotonic() + deadline_s
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read()
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > end:
-                proc.kill()
-                raise SystemExit(f"streamlit did not start:\n{(home / 'streamlit.log').read_text()[-3000:]}")
-            time.sleep(0.3)
 
 
 class Expected:
@@ -83,7 +54,6 @@ class Expected:
 
     def __init__(self, home: Path):
         os.environ["RECSYS_HOME"] = str(home)  # before recsys reads it
-        sys.path.insert(0, str(ROOT))
         from recsys import data, runs
 
         self.runs, self.root = runs, home / "runs"
@@ -122,7 +92,7 @@ class Expected:
 
 
 async def settled(page, js_ready: str, timeout_s: float) -> None:
-    await page.wait_for_function(f"() => (({js_ready}) && {IDLE}) || !!document.querySelector('{ERRORS}')",
+    await page.wait_for_function(f"() => (({js_ready}) && {IDLE_JS}) || !!document.querySelector('{ERRORS}')",
                                  timeout=timeout_s * 1000, polling=POLL_MS)
 
 
@@ -329,20 +299,17 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="recsys-load-"))
     if args.data and Path(args.data).is_dir():
         shutil.copytree(args.data, home / "data", ignore=shutil.ignore_patterns("*.tmp*", ".tmp-*"))
-    port = free_port()
-    proc = start_server(home, port)
     try:
-        print(f"streamlit on http://127.0.0.1:{port}, RECSYS_HOME={home}", flush=True)
-        print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs",
-              flush=True)
-        return asyncio.run(main_async(args, home, f"http://127.0.0.1:{port}", proc.pid))
+        with ExitStack() as stack:
+            try:
+                url = stack.enter_context(streamlit_server(home, timeout_s=120))
+            except RuntimeError as e:  # the server did not start: its log's tail, no traceback
+                raise SystemExit(str(e)) from None
+            print(f"streamlit on {url}, RECSYS_HOME={home}", flush=True)
+            print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs",
+                  flush=True)
+            return asyncio.run(main_async(args, home, url, url.pid))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -5,30 +5,17 @@ and for "Star Wars (1977)", checks that no error or traceback is shown, and save
 full-page screenshot of each page into docs/screenshots/ (the README shows them).
 """
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.serve import CHROMIUM, FLAGS, IDLE_JS, ROOT, streamlit_server
+
 SHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 # A tiny model, with a seed of its own so the click really trains; 2 epochs so the curves are lines.
 TINY_QUERY = "embedding_dim=8&epochs=2&batch_size=4096&seed=3"
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -36,43 +23,15 @@ def server(ml100k, tmp_path_factory):
     """A fresh ``streamlit run app.py`` with its own $RECSYS_HOME (sharing the parsed dataset)."""
     home = tmp_path_factory.mktemp("browser-home")
     (home / "data").symlink_to(Path(os.environ["RECSYS_HOME"]) / "data")
-    port = _free_port()
-    log = open(home / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "RECSYS_HOME": str(home)}, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start:\n{(home / 'streamlit.log').read_text()[-3000:]}")
-                time.sleep(0.3)
+    with streamlit_server(home, timeout_s=60) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def settle(page, text: str, timeout_s: float = 180) -> None:
     """Wait until ``text`` is shown and the script run has finished (no stale elements, charts drawn)."""
     page.get_by_text(text, exact=False).first.wait_for(timeout=timeout_s * 1000)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && !document.querySelector('[data-stale=\"true\"]')"
-        " && !document.querySelector('[data-testid=\"stSpinner\"]')"
-        " && !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=timeout_s * 1000)
+    page.wait_for_function(f"() => {IDLE_JS} && !document.querySelector('[data-testid=\"stSpinner\"]')",
+                           timeout=timeout_s * 1000)
     page.wait_for_timeout(800)  # vega and graphviz draw after their data arrives
 
 

@@ -17,7 +17,6 @@ All three TensorFlow processes start at once (module fixture) so their start-up 
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -27,17 +26,12 @@ import pytest
 from recsys import distributed
 from recsys.config import KS
 from recsys.errors import UserError
+from tests.serve import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_FLAGS = ["--embedding-dim", "8", "--epochs", "1", "--batch-size", "4096", "--json", "--quiet"]
 TOLERANCE = 0.02
 SAME_COMPUTATION = 0.002
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _train(extra_env: dict, *flags) -> subprocess.Popen:
@@ -72,7 +66,7 @@ class _Launched:
 @pytest.fixture(scope="module")
 def launched(ml100k):
     """Start the mirrored run and both workers together (the data cache exists by now)."""
-    workers = [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]
+    workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
     procs = {"mirrored": _train({}, "--strategy", "mirrored", "--cpu-devices", "2")}
     for i in range(2):
         conf = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}}
