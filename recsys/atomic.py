@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 LEFTOVER_PREFIXES = (".tmp-", ".del-")
@@ -32,6 +34,23 @@ def fsync_tree(path: Path) -> None:
                 os.close(fd)
         except OSError:
             pass
+
+
+@contextmanager
+def staging(parent: Path, prefix: str = ".tmp-"):
+    """A hidden folder in ``parent`` to write a result into; flushed to disk when the block ends.
+
+    If the block raises, the folder is discarded and the error goes on. Renaming it into
+    place is the caller's step: what to do when something is already there differs (the
+    data cache replaces an old copy, the run store keeps a run saved meanwhile).
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    try:
+        yield tmp
+        fsync_tree(tmp)
+    except BaseException:
+        discard(tmp)
+        raise
 
 
 def discard(path: Path) -> None:

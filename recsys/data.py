@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import atomic
 from .errors import UserError
 from .formats import NO_GENRES, PACKAGED_WHEEL, _unknown_users, parse_1m, parse_25m, parse_100k, parse_packaged
 from .home import data_dir
@@ -436,27 +437,21 @@ def _cache_write(folder: Path, ds: Dataset) -> None:
     is renamed away in one step, never deleted file by file where a reader could find it.
     The cache only saves time, so failing to write it is not an error.
     """
-    from . import atomic
-
-    atomic.clean_leftovers(folder.parent)
+    atomic.clean_leftovers(folder.parent)  # hidden folders of writers killed over an hour ago
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
-    except OSError:
-        return
-    try:
-        ds.ratings[RATING_COLUMNS].to_parquet(tmp / "ratings.parquet", index=False)
-        ds.movies.to_parquet(tmp / "movies.parquet", index=False)
-        ds.users.to_parquet(tmp / "users.parquet", index=False)
-        (tmp / "meta.json").write_text(json.dumps({"version": CACHE_VERSION, "source": ds.source,
-                                                   "variant": ds.variant, "written": time.time()}))
-        atomic.fsync_tree(tmp)
-        if folder.exists():
-            atomic.discard(folder)
-        try:
-            os.rename(tmp, folder)
-        except OSError:  # another process renamed its copy into place meanwhile: keep that one
-            atomic.discard(tmp)
+        with atomic.staging(folder.parent) as tmp:
+            ds.ratings[RATING_COLUMNS].to_parquet(tmp / "ratings.parquet", index=False)
+            ds.movies.to_parquet(tmp / "movies.parquet", index=False)
+            ds.users.to_parquet(tmp / "users.parquet", index=False)
+            (tmp / "meta.json").write_text(json.dumps({"version": CACHE_VERSION, "source": ds.source,
+                                                       "variant": ds.variant, "written": time.time()}))
     except Exception:
+        return
+    if folder.exists():
+        atomic.discard(folder)
+    try:
+        os.rename(tmp, folder)
+    except OSError:  # another process renamed its copy into place meanwhile: keep that one
         atomic.discard(tmp)
 
 
@@ -478,9 +473,6 @@ def load(source: str = "auto", variant: str = "100k", path: str | Path | None = 
         raise UserError("--source grouplens needs --path to a MovieLens folder or zip")
 
     if use_cache and source in ("auto", "packaged", "grouplens", "tfds"):
-        from .atomic import clean_leftovers
-
-        clean_leftovers(data_dir())  # hidden folders of writers killed over an hour ago
         candidates = [_cache_dir(variant, source, path if source == "grouplens" else None)]
         if source == "auto":
             candidates = [_cache_dir(variant, s, path if s == "grouplens" else None)

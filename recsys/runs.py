@@ -137,26 +137,13 @@ def save(result, ds, root: Path | None = None) -> Run:
     }
     if strategy:
         meta["strategy"] = strategy
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{rid}-", dir=root))
-    try:
+    with atomic.staging(root, prefix=f".tmp-{rid}-") as tmp:
         np.savez(tmp / "vectors.npz", user_vectors=result.user_vectors, movie_vectors=result.movie_vectors)
         if result.model is not None:
             result.model.save_weights(str(tmp / "weights" / "ckpt"))
         (tmp / "run.json").write_text(json.dumps(meta, indent=1))  # written last: its presence means done
-        atomic.fsync_tree(tmp)
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if not (final.exists() or final.is_symlink()):
-                raise
-            if _complete(final):
-                atomic.discard(tmp)  # the same config was saved meanwhile: keep the one already there
-            else:  # something foreign or damaged holds the name: keep it, aside, and put the run in place
-                aside = root / f".foreign-{rid}-{time.time_ns()}"
-                log.warning("moved %s aside to %s: it is not a complete run and the new run needs its name",
-                            final, aside.name)
-                os.rename(final, aside)
-                os.rename(tmp, final)
+    try:
+        _put_in_place(tmp, final)
     except BaseException:
         atomic.discard(tmp)
         raise
@@ -232,6 +219,23 @@ def _read_dir(path: Path) -> Run:
         raise UserError(f"run {path.name} is damaged ({e})") from None
     except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as e:
         raise UserError(f"run {path.name} is damaged ({type(e).__name__}: {e})") from None
+
+
+def _put_in_place(tmp: Path, final: Path) -> None:
+    """Rename a finished run folder to its name; what to do when the name is taken."""
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        if not (final.exists() or final.is_symlink()):
+            raise
+        if _complete(final):
+            atomic.discard(tmp)  # the same config was saved meanwhile: keep the one already there
+        else:  # something foreign or damaged holds the name: keep it, aside, and put the run in place
+            aside = final.with_name(f".foreign-{final.name}-{time.time_ns()}")
+            log.warning("moved %s aside to %s: it is not a complete run and the new run needs its name",
+                        final, aside.name)
+            os.rename(final, aside)
+            os.rename(tmp, final)
 
 
 def _complete(path: Path) -> bool:
