@@ -10,6 +10,7 @@ import json
 import sys
 
 from . import config as cfg
+from .distributed import STRATEGIES
 from .errors import UserError
 
 
@@ -41,8 +42,7 @@ def _jsonable(o):
 def cmd_data(a) -> int:
     from . import data
 
-    source = "grouplens" if a.path and a.source == "auto" else a.source  # an explicit path is what the user wants
-    ds = data.load(source=source, variant=a.variant, path=a.path)
+    ds = data.load(source=a.source, variant=a.variant, path=a.path)
     sp = data.split(ds, a.split, a.fraction, a.seed)
     s = ds.summary()
     out = {**s, "train": int(len(sp.train)), "test": int(len(sp.test)), "split": a.split}
@@ -212,9 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     d = sub.add_parser("data", help="load MovieLens and print counts and split sizes")
-    d.add_argument("--source", choices=("auto", "tfds", "grouplens", "packaged"), default="auto")
+    d.add_argument("--source", choices=cfg.SOURCES, default="auto")
     d.add_argument("--path")
-    d.add_argument("--variant", choices=("100k", "1m", "20m", "25m"), default="100k",  # recsys.data.VARIANTS
+    d.add_argument("--variant", choices=cfg.VARIANTS, default="100k",
                    help="20m and 25m: GroupLens files from --path, or tensorflow-datasets")
     d.add_argument("--split", choices=cfg.SPLITS, default="random")
     d.add_argument("--fraction", type=float, default=0.8)
@@ -224,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train (or reuse) a run and print top-K against popularity")
     add_config_flags(t)
-    t.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
+    t.add_argument("--strategy", choices=STRATEGIES, default="default",
                    help="tf.distribute: mirrored = all local devices, multiworker = the cluster in TF_CONFIG")
     t.add_argument("--cpu-devices", type=int, help="with --strategy mirrored: split the CPU into N logical devices")
     t.add_argument("--quiet", action="store_true")

@@ -12,6 +12,8 @@ from .errors import UserError
 
 OPTIMIZERS = ("adagrad", "adam")
 SPLITS = ("random", "temporal")
+VARIANTS = ("100k", "1m", "20m", "25m")          # MovieLens sizes (recsys.data loads them)
+SOURCES = ("auto", "tfds", "grouplens", "packaged")  # where recsys.data finds them
 KS = (1, 5, 10, 50, 100)
 
 # name: (min, max) for numeric settings; checked by TrainConfig.validate.

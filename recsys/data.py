@@ -50,14 +50,12 @@ import numpy as np
 import pandas as pd
 
 from . import atomic
+from .config import SOURCES, SPLITS, VARIANTS
 from .errors import UserError
 from .formats import NO_GENRES, PACKAGED_WHEEL, _unknown_users, parse_1m, parse_25m, parse_100k, parse_packaged
 from .home import data_dir
 
-SOURCES = ("auto", "tfds", "grouplens", "packaged")
-VARIANTS = ("100k", "1m", "20m", "25m")
 CSV_VARIANTS = ("20m", "25m")  # GroupLens' current CSV format: ratings.csv and movies.csv, no users file
-SPLITS = ("random", "temporal")
 
 RATING_COLUMNS = [
     "user_id", "movie_id", "movie_title", "user_rating", "timestamp",
@@ -462,10 +460,14 @@ def load(source: str = "auto", variant: str = "100k", path: str | Path | None = 
          use_cache: bool = True) -> Dataset:
     """Load MovieLens from ``source`` (see the module docstring for what ``auto`` tries).
 
-    Raises ``UserError`` listing every source tried and why it failed.
+    A ``path`` given here means those files: ``auto`` then reads them (as ``grouplens``)
+    instead of a cached or prepared copy from elsewhere. Raises ``UserError`` listing every
+    source tried and why it failed.
     """
     if source not in SOURCES:
         raise UserError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+    if source == "auto" and path:
+        source = "grouplens"
     if variant not in VARIANTS:
         raise UserError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     path = path or os.environ.get("RECSYS_GROUPLENS_PATH") or None
