@@ -208,9 +208,7 @@ class TwoTowerModel(tfrs.Model):
         sums = tf.gather(self.history_sums(users), user_index)                # [B, d]
         own = self.history_embedding(features["title_idx"])                    # [B, d]: h of the row's movie
         others = tf.maximum(tf.gather(self.history_count, features["user_idx"]) - 1.0, 1.0)[:, None]
-        history = (sums - own) / others
-        pad = tf.zeros_like(row_queries[:, history.shape[1]:])  # the movie-bias column, if any, stays 1
-        return row_queries + tf.concat([history, pad], axis=1)
+        return _plus(row_queries, (sums - own) / others)
 
     def compute_loss(self, features, training=False):
         users, user_index = tf.unique(features["user_idx"])
@@ -231,6 +229,10 @@ class TwoTowerModel(tfrs.Model):
         users, movies, _, _ = self.towers(tf.range(n_users), tf.range(n_titles))
         if self.history is not None:  # serving: the mean over the whole training history
             ids = tf.range(n_users)
-            mean = self.history_sums(ids) / tf.maximum(tf.gather(self.history_count, ids), 1.0)[:, None]
-            users = users + tf.concat([mean, tf.zeros_like(users[:, mean.shape[1]:])], axis=1)
+            users = _plus(users, self.history_sums(ids) / tf.maximum(tf.gather(self.history_count, ids), 1.0)[:, None])
         return users.numpy(), movies.numpy()
+
+
+def _plus(users, history):
+    """``users`` + ``history`` on the first d numbers; the movie-bias column (if any) stays 1."""
+    return users + tf.concat([history, tf.zeros_like(users[:, history.shape[1]:])], axis=1)
