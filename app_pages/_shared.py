@@ -40,7 +40,7 @@ def recommender(run_id: str, scann_params=None):
     """A run's BruteForce + ScaNN indexes, built once per (run, ScaNN setting), shared by all sessions."""
     from recsys.recommend import Recommender
 
-    run = runs.load(run_id)
+    run = load_run(run_id)
     return Recommender(run, dataset(run.config.variant), scann_params)
 
 
@@ -83,7 +83,7 @@ def active_run():
         st.page_link("app_pages/train.py", label="Go to Train", icon="🏋️")
         return None
     try:
-        return runs.load(rid)
+        return load_run(rid)
     except UserError as e:
         st.error(str(e))
         return None
@@ -204,6 +204,16 @@ def follow(job: jobs.Job, callback=None, on_wait=None, poll: float = POLL_SECOND
         raise UserError("the training was cancelled")
     server.put(job.run)
     return job.run, "disk" if job.reused else "trained"
+
+
+def load_run(run_id: str):
+    """A saved run, from this server's memory when a session loaded it before (vectors read once)."""
+    known = _server_runs().get(run_id)
+    if known is not None and (known.path / "run.json").exists():
+        return known
+    run = runs.load(run_id)
+    _server_runs().put(run)
+    return run
 
 
 def in_memory(config, ds):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import _shared
-from recsys import ann_bench, catalogs, runs
+from recsys import ann_bench, catalogs
 from recsys import index as idx
 from recsys.errors import UserError
 
@@ -47,7 +47,7 @@ if run is None:
 
 @st.cache_resource(show_spinner="Building the catalog…", max_entries=3)
 def _catalog(run_id: str, kind: str, size: int) -> catalogs.Catalog:
-    users, movies = runs.load(run_id).vectors
+    users, movies = _shared.load_run(run_id).vectors
     return catalogs.make(kind, size, movie_vectors=movies, user_vectors=users, seed=0)
 
 

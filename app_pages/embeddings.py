@@ -2,7 +2,7 @@
 import streamlit as st
 
 from app_pages import _shared
-from recsys import charts, export, projection, runs
+from recsys import charts, export, projection
 from recsys.errors import UserError
 
 METHODS = {"pca": "PCA (linear, fast)", "tsne": "t-SNE (neighbourhoods, 10-20 s)"}
@@ -12,13 +12,13 @@ DEFAULT_MOVIE = "Star Wars (1977)"
 @st.cache_data(show_spinner="Projecting the vectors to 2-D…", max_entries=16)
 def coordinates(run_id: str, method: str, with_users: bool) -> dict:
     """The run's vectors projected to 2-D (cached per run, method and whether users are included)."""
-    users, movies = runs.load(run_id).vectors
+    users, movies = _shared.load_run(run_id).vectors
     return projection.project(movies, users if with_users else None, method)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def agreement(run_id: str, k: int = 10) -> dict:
-    run = runs.load(run_id)
+    run = _shared.load_run(run_id)
     ds = _shared.dataset(run.config.variant)
     table = projection.movie_table(ds)
     genres = ds.title_genres.reindex(ds.titles).fillna("").tolist()

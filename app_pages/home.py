@@ -41,11 +41,10 @@ st.markdown(
 run = None
 rid = st.session_state.get(_shared.RUN_KEY)
 if rid is not None:
-    from recsys import runs
     from recsys.errors import UserError
 
     try:
-        run = runs.load(rid)
+        run = _shared.load_run(rid)
     except UserError:
         run = None
 config = run.config if run is not None else TUTORIAL

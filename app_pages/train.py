@@ -255,7 +255,7 @@ def follow_training(ds) -> None:
 def show_result(run_id: str, how: str, seconds: float, current: TrainConfig | None) -> None:
     """The outcome of the last Train click: how it was obtained, top-K against popularity, curves."""
     try:
-        run = runs.load(run_id)
+        run = _shared.load_run(run_id)
     except UserError as e:  # deleted meanwhile
         _shared.show_error(e)
         return
