@@ -89,6 +89,20 @@ def active_run():
         return None
 
 
+def require_run_and_data():
+    """``(run, ds)`` for a page that needs the active run and its dataset; else a message and ``st.stop()``."""
+    run = active_run()
+    if run is None:
+        st.stop()
+    try:
+        ds = dataset(run.config.variant)
+        run.vectors_for(ds)  # a run trained on other data is a message here, not a crash further down
+    except UserError as e:
+        show_error(e)
+        st.stop()
+    return run, ds
+
+
 def show_error(e: Exception) -> None:
     st.error(str(e), icon="⚠️")
 

@@ -58,15 +58,8 @@ def export_section(run, ds) -> None:
 
 
 st.title("🗺️ Embedding map")
-run = _shared.active_run()
-if run is None:
-    st.stop()
-try:
-    ds = _shared.dataset(run.config.variant)
-    user_vectors, movie_vectors = run.vectors_for(ds)
-except UserError as e:
-    _shared.show_error(e)
-    st.stop()
+run, ds = _shared.require_run_and_data()
+user_vectors, movie_vectors = run.vectors
 st.caption(f"Active run `{run.run_id}` · {run.config.label()} · {len(ds.titles):,} movies, "
            f"{movie_vectors.shape[1]} dimensions")
 

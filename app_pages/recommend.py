@@ -105,14 +105,7 @@ def scann_knobs(n_movies: int) -> idx.ScannParams:
 
 
 st.title("🎬 Recommendations: BruteForce vs ScaNN")
-run = _shared.active_run()
-if run is None:
-    st.stop()
-try:
-    ds = _shared.dataset(run.config.variant)
-except UserError as e:
-    _shared.show_error(e)
-    st.stop()
+run, ds = _shared.require_run_and_data()
 st.caption(f"Active run `{run.run_id}` · {run.config.label()}")
 init_state(ds)
 link_notices = st.container()  # filled below the widgets, once the current settings are known
