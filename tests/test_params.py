@@ -84,8 +84,10 @@ def valid_configs(draw):
         user_features=draw(st.booleans()), movie_features=draw(st.booleans()),
         deep_layers=tuple(draw(st.lists(st.integers(1, params.MAX_LAYER), max_size=3))),
         remove_accidental_hits=draw(st.booleans()), temperature=draw(floats_in("temperature")),
-        num_hard_negatives=draw(st.one_of(st.just(0), st.integers(1, batch_size - 1))),
+        num_hard_negatives=draw(st.one_of(st.just(0), st.integers(1, min(batch_size - 1,
+                                                                            RANGES["num_hard_negatives"][1])))),
         movie_bias=draw(st.booleans()), user_id_dropout=draw(floats_in("user_id_dropout")),
+        user_history=draw(st.booleans()),
     ).validate()
 
 
