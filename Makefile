@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test data bench clean
+.PHONY: run test screenshots data bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,11 @@ data: $(VENV)/.installed          ## fetch + parse ML-100k into $RECSYS_HOME/dat
 run: data                         ## start the app on http://localhost:$(PORT)
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
-test: $(VENV)/.installed          ## the whole suite
+test: $(VENV)/.installed          ## the whole suite (changes no tracked file)
 	$(PY) -m pytest -q
+
+screenshots: $(VENV)/.installed   ## refresh the README's screenshots (docs/screenshots) from the browser test
+	RECSYS_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/test_browser.py
 
 bench: $(VENV)/.installed         ## the benchmark table of the README
 	$(PY) -m recsys bench train

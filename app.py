@@ -14,7 +14,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-from app_pages import _shared  # noqa: E402
+from app_pages import common  # noqa: E402
 
-_shared.sidebar()
+common.sidebar()
 page.run()

@@ -1,12 +1,17 @@
-"""ANN lab: ScaNN against brute force, recall against speed, from 1,664 movies to a million candidates."""
+"""ANN lab: ScaNN against brute force, recall against speed, from 1,664 movies to a million candidates.
+
+The catalogs, the brute-force measurements and the ScaNN indexes are built once per server
+(``app_pages/cache.py``) and shared by every session and by the sweep; the numbers come from
+``recsys/bench/ann.py``, the same code as ``python -m recsys bench ann``.
+"""
 from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import _shared
-from recsys import ann_bench, catalogs
-from recsys import index as idx
+from app_pages import cache, common
+from recsys.bench import ann, catalogs
 from recsys.errors import UserError
+from recsys.serving import index as idx
 
 HELP = {
     "catalog": "What to search. **Trained**: the active run's movie vectors (1,664 titles). **Trained + noisy "
@@ -33,155 +38,144 @@ HELP = {
     "queries": "How many query vectors to measure with (user vectors of the run; Gaussian ones for the Gaussian "
                "catalog). Recall and batched QPS use all of them; single-query latency the first 200.",
 }
-LATENCY_QUERIES = 200
-MAX_BUILDS = 4  # ScaNN indexes kept per catalog
-
-st.title("⚡ ANN lab: ScaNN vs brute force")
-st.caption("Does approximate nearest-neighbour search pay off? Recall against speed, measured here, the way "
-           "[ann-benchmarks](https://ann-benchmarks.com) does it.")
-
-run = _shared.active_run()
-if run is None:
-    st.stop()
+LATENCY_QUERIES = cache.LATENCY_QUERIES
+BRUTE_NAMES = {"bruteforce_matmul": "BruteForce (numpy matmul + top-k)", "bruteforce_tfrs": "BruteForce (TFRS layer)"}
 
 
-@st.cache_resource(show_spinner="Building the catalog…", max_entries=3)
-def _catalog(run_id: str, kind: str, size: int) -> catalogs.Catalog:
-    users, movies = _shared.load_run(run_id).vectors
-    return catalogs.make(kind, size, movie_vectors=movies, user_vectors=users, seed=0)
+def catalog_picker(movies):
+    """Catalog kind, size and k (the trained catalog's size is the run's)."""
+    top = st.columns([2, 2, 1])
+    kind = top[0].selectbox("Catalog", catalogs.KINDS, format_func=catalogs.KIND_LABELS.get, help=HELP["catalog"],
+                            key="ann_kind")
+    if kind == "trained":
+        size = len(movies)
+        top[1].text_input("Catalog size", f"{size:,} (the run's titles)", disabled=True, help=HELP["size"])
+    else:
+        size = top[1].select_slider("Catalog size", options=list(catalogs.SIZES), value=100_000, help=HELP["size"],
+                                    format_func=lambda n: f"{n:,}", key="ann_size")
+    k = int(top[2].number_input("k", min_value=1, max_value=100, value=10, help=HELP["k"], key="ann_k"))
+    return kind, size, k
 
 
-@st.cache_resource(show_spinner="Measuring brute force…", max_entries=4)
-def _prepared(run_id: str, kind: str, size: int, k: int, n_queries: int) -> ann_bench.Prepared:
-    return ann_bench.prepare(_catalog(run_id, kind, size), k, n_queries, LATENCY_QUERIES)
+def knobs_form(kind: str, size: int):
+    """ScaNN's settings (defaults chosen from measurements at this size) and the query sample; ``(params, n)``."""
+    default = idx.default_scann_params(size)
+    with st.form("ann_knobs"):
+        st.markdown(f"**ScaNN settings** for {size:,} candidates (defaults chosen from measurements at this size)")
+        c = st.columns(3)
+        tag = f"{kind}_{size}"  # a new catalog size starts from its own defaults
+        num_leaves = c[0].number_input("num_leaves", min_value=1, max_value=1_000_000, value=default.num_leaves,
+                                       help=HELP["num_leaves"], key=f"ann_leaves_{tag}")
+        to_search = c[1].number_input("num_leaves_to_search", min_value=1, max_value=1_000_000,
+                                      value=default.num_leaves_to_search, help=HELP["num_leaves_to_search"],
+                                      key=f"ann_search_{tag}")
+        reorder = c[2].number_input("num_reordering_candidates", min_value=0, max_value=1_000_000,
+                                    value=default.num_reordering_candidates, help=HELP["num_reordering_candidates"],
+                                    key=f"ann_reorder_{tag}")
+        c = st.columns(3)
+        dpb = c[0].number_input("dimensions_per_block", min_value=1, max_value=16, value=default.dimensions_per_block,
+                                help=HELP["dimensions_per_block"], key=f"ann_dpb_{tag}")
+        threshold = c[1].number_input("anisotropic threshold", min_value=0.0, max_value=1.0, step=0.05,
+                                      value=float(default.anisotropic_threshold), help=HELP["anisotropic_threshold"],
+                                      key=f"ann_thr_{tag}")
+        n_queries = int(c[2].number_input("query sample size", min_value=10, max_value=5000, value=500, step=50,
+                                          help=HELP["queries"], key="ann_queries"))
+        st.form_submit_button("Measure", type="primary")
+    params = idx.ScannParams(num_leaves=int(num_leaves), num_leaves_to_search=int(to_search),
+                             num_reordering_candidates=int(reorder), dimensions_per_block=int(dpb),
+                             anisotropic_threshold=float(threshold))
+    return params, n_queries
 
 
-@st.cache_resource(show_spinner=False, max_entries=3)
-def _scann_builds(run_id: str, kind: str, size: int) -> dict:
-    """ScaNN indexes built on one catalog, by build-time settings (shared with the sweep)."""
-    return {}
+def show_measurement(prep, current: dict, k: int, size: int) -> None:
+    """recall@k, latency and speedup of the current setting, and the table beside both brute forces."""
+    brute = prep.brute
+    fastest = min(brute, key=lambda name: brute[name]["latency_ms_mean"])
+    m = st.columns(4)
+    m[0].metric(f"recall@{k}", f"{current['recall']:.3f}", help="mean |ScaNN ∩ exact| / k over the query sample")
+    m[1].metric("ScaNN ms/query", f"{current['latency_ms_mean']:.3f}")
+    m[2].metric("Faster brute force ms/query", f"{brute[fastest]['latency_ms_mean']:.3f}", help=BRUTE_NAMES[fastest])
+    m[3].metric("Speedup (one query at a time)", f"{ann.speedup(current['latency_ms_mean'], brute):.1f}×")
+
+    rows = [{"index": "ScaNN", "recall": current["recall"], **{key: current[key] for key in ann.INDEX_KEYS}}]
+    rows += [{"index": BRUTE_NAMES[n], "recall": 1.0, **b} for n, b in brute.items()]
+    for r in rows:
+        r["qps_single"] = 1000.0 / max(r["latency_ms_mean"], 1e-9)
+    st.dataframe(rows, hide_index=True, width="stretch", column_order=[
+        "index", "recall", "latency_ms_mean", "latency_ms_p95", "qps_single", "qps", "build_seconds", "memory_mb"],
+        column_config={"recall": st.column_config.NumberColumn(f"recall@{k}", format="%.3f"),
+                       "latency_ms_mean": st.column_config.NumberColumn("ms/query (mean)", format="%.3f"),
+                       "latency_ms_p95": st.column_config.NumberColumn("ms/query (p95)", format="%.3f"),
+                       "qps_single": st.column_config.NumberColumn("QPS, one at a time", format="%.0f"),
+                       "qps": st.column_config.NumberColumn("QPS, batched", format="%.0f"),
+                       "build_seconds": st.column_config.NumberColumn("build s", format="%.2f"),
+                       "memory_mb": st.column_config.NumberColumn("index MB", format="%.1f")})
+    st.caption(
+        f"{len(prep.queries):,} queries; single-query latency over the first {min(LATENCY_QUERIES, len(prep.queries))}. "
+        "ScaNN is built by TFRS's `ScaNN` layer and searched with the `scann` searcher it holds; calling the TFRS "
+        "layer eagerly per query re-creates that searcher each time, which adds milliseconds per query "
+        "(`python -m recsys bench ann` measures that too). Index MB: ScaNN's serialized index (4-bit codes, tree, "
+        "and the float vectors when re-ordering), the brute forces' float matrix. Timings are from a shared machine.")
+    if size < 5_000:
+        st.info(f"On {size:,} candidates brute force is one small matrix product: ScaNN has little to skip, and its "
+                "per-query overhead can make it no faster. Pick the scaled catalog at 100k or 1M to see it pay off.")
 
 
-def _scann(run_id: str, kind: str, size: int, params: idx.ScannParams, k: int) -> ann_bench.ScannIndex:
-    builds = _scann_builds(run_id, kind, size)
-    key = (params.num_leaves, params.dimensions_per_block, params.anisotropic_threshold, params.training_iterations)
-    if key not in builds:
-        while len(builds) >= MAX_BUILDS:  # oldest first: at 1M each index holds ~150 MB
-            builds.pop(next(iter(builds)), None)
-        with st.spinner(f"Building ScaNN ({params.num_leaves:,} leaves)…"):
-            builds[key] = ann_bench.ScannIndex(_catalog(run_id, kind, size).vectors, params, k, keep_layer=False)
-    return builds[key]
-
-
-users, movies = run.vectors
-top = st.columns([2, 2, 1])
-kind = top[0].selectbox("Catalog", catalogs.KINDS, format_func=catalogs.KIND_LABELS.get, help=HELP["catalog"],
-                        key="ann_kind")
-if kind == "trained":
-    size = len(movies)
-    top[1].text_input("Catalog size", f"{size:,} (the run's titles)", disabled=True, help=HELP["size"])
-else:
-    size = top[1].select_slider("Catalog size", options=list(catalogs.SIZES), value=100_000, help=HELP["size"],
-                                format_func=lambda n: f"{n:,}", key="ann_size")
-k = int(top[2].number_input("k", min_value=1, max_value=100, value=10, help=HELP["k"], key="ann_k"))
-
-default = idx.default_scann_params(size)
-with st.form("ann_knobs"):
-    st.markdown(f"**ScaNN settings** for {size:,} candidates (defaults chosen from measurements at this size)")
-    c = st.columns(3)
-    tag = f"{kind}_{size}"  # a new catalog size starts from its own defaults
-    num_leaves = c[0].number_input("num_leaves", min_value=1, max_value=1_000_000, value=default.num_leaves,
-                                   help=HELP["num_leaves"], key=f"ann_leaves_{tag}")
-    to_search = c[1].number_input("num_leaves_to_search", min_value=1, max_value=1_000_000,
-                                  value=default.num_leaves_to_search, help=HELP["num_leaves_to_search"],
-                                  key=f"ann_search_{tag}")
-    reorder = c[2].number_input("num_reordering_candidates", min_value=0, max_value=1_000_000,
-                                value=default.num_reordering_candidates, help=HELP["num_reordering_candidates"],
-                                key=f"ann_reorder_{tag}")
-    c = st.columns(3)
-    dpb = c[0].number_input("dimensions_per_block", min_value=1, max_value=16, value=default.dimensions_per_block,
-                            help=HELP["dimensions_per_block"], key=f"ann_dpb_{tag}")
-    threshold = c[1].number_input("anisotropic threshold", min_value=0.0, max_value=1.0, step=0.05,
-                                  value=float(default.anisotropic_threshold), help=HELP["anisotropic_threshold"],
-                                  key=f"ann_thr_{tag}")
-    n_queries = int(c[2].number_input("query sample size", min_value=10, max_value=5000, value=500, step=50,
-                                      help=HELP["queries"], key="ann_queries"))
-    st.form_submit_button("Measure", type="primary")
-
-params = idx.ScannParams(num_leaves=int(num_leaves), num_leaves_to_search=int(to_search),
-                         num_reordering_candidates=int(reorder), dimensions_per_block=int(dpb),
-                         anisotropic_threshold=float(threshold))
-try:
-    params.validate(size, k)
-    prep = _prepared(run.run_id, kind, size, k, n_queries)
-    scann = _scann(run.run_id, kind, size, params, k)
-    with st.spinner("Measuring ScaNN…"):
-        current = ann_bench.measure_scann(prep, scann, params.num_leaves_to_search, params.num_reordering_candidates,
-                                          LATENCY_QUERIES)
-except UserError as e:
-    _shared.show_error(e)
-    st.stop()
-
-brute = prep.brute
-fastest = min(brute, key=lambda name: brute[name]["latency_ms_mean"])
-names = {"bruteforce_matmul": "BruteForce (numpy matmul + top-k)", "bruteforce_tfrs": "BruteForce (TFRS layer)"}
-m = st.columns(4)
-m[0].metric(f"recall@{k}", f"{current['recall']:.3f}", help="mean |ScaNN ∩ exact| / k over the query sample")
-m[1].metric("ScaNN ms/query", f"{current['latency_ms_mean']:.3f}")
-m[2].metric("Faster brute force ms/query", f"{brute[fastest]['latency_ms_mean']:.3f}", help=names[fastest])
-m[3].metric("Speedup (one query at a time)", f"{ann_bench.speedup(current['latency_ms_mean'], brute):.1f}×")
-
-rows = [{"index": "ScaNN", "recall": current["recall"], **{key: current[key] for key in ann_bench.INDEX_KEYS}}]
-rows += [{"index": names[n], "recall": 1.0, **b} for n, b in brute.items()]
-for r in rows:
-    r["qps_single"] = 1000.0 / max(r["latency_ms_mean"], 1e-9)
-st.dataframe(rows, hide_index=True, width="stretch", column_order=[
-    "index", "recall", "latency_ms_mean", "latency_ms_p95", "qps_single", "qps", "build_seconds", "memory_mb"],
-    column_config={"recall": st.column_config.NumberColumn(f"recall@{k}", format="%.3f"),
-                   "latency_ms_mean": st.column_config.NumberColumn("ms/query (mean)", format="%.3f"),
-                   "latency_ms_p95": st.column_config.NumberColumn("ms/query (p95)", format="%.3f"),
-                   "qps_single": st.column_config.NumberColumn("QPS, one at a time", format="%.0f"),
-                   "qps": st.column_config.NumberColumn("QPS, batched", format="%.0f"),
-                   "build_seconds": st.column_config.NumberColumn("build s", format="%.2f"),
-                   "memory_mb": st.column_config.NumberColumn("index MB", format="%.1f")})
-st.caption(
-    f"{len(prep.queries):,} queries; single-query latency over the first {min(LATENCY_QUERIES, len(prep.queries))}. "
-    "ScaNN is built by TFRS's `ScaNN` layer and searched with the `scann` searcher it holds; calling the TFRS layer "
-    "eagerly per query re-creates that searcher each time, which adds milliseconds per query "
-    "(`python -m recsys bench ann` measures that too). Index MB: ScaNN's serialized index (4-bit codes, tree, "
-    "and the float vectors when re-ordering), the brute forces' float matrix. Timings are from a shared machine.")
-if size < 5_000:
-    st.info(f"On {size:,} candidates brute force is one small matrix product: ScaNN has little to skip, and its "
-            "per-query overhead can make it no faster. Pick the scaled catalog at 100k or 1M to see it pay off.")
-
-st.subheader("Recall against speed")
-sweep_key = (run.run_id, kind, size, k, n_queries)
-sweeps = st.session_state.setdefault("ann_sweeps", {})
-if size >= 1_000_000:
-    st.caption("At 1M candidates a sweep builds three indexes and takes a few minutes.")
-if st.button("Run sweep", help="Build a few indexes (num_leaves around √N) and search each with a grid of "
-                               "num_leaves_to_search and num_reordering_candidates."):
-    builds, searches = ann_bench.default_grid(size, k, params)
-    bar = st.progress(0.0, text="starting…")
-    try:
-        cache = _scann_builds(run.run_id, kind, size)
-        sweeps[sweep_key] = ann_bench.sweep(prep, builds, searches, min(LATENCY_QUERIES, n_queries),
-                                            lambda done, total, msg: bar.progress(min(1.0, done / total), text=msg),
-                                            cache=cache)
-    except UserError as e:
-        _shared.show_error(e)
-    bar.empty()
-frame = sweeps.get(sweep_key)
-if frame is not None and len(frame):
-    st.altair_chart(ann_bench.frontier_chart(frame, brute, current, k), width="stretch")
+def sweep_section(run_id: str, kind: str, size: int, k: int, n_queries: int, params, prep, current: dict) -> None:
+    """The recall-vs-QPS frontier: build a few indexes, search each with a grid of settings."""
+    st.subheader("Recall against speed")
+    sweep_key = (run_id, kind, size, k, n_queries)
+    sweeps = st.session_state.setdefault("ann_sweeps", {})
+    if size >= 1_000_000:
+        st.caption("At 1M candidates a sweep builds three indexes and takes a few minutes.")
+    if st.button("Run sweep", help="Build a few indexes (num_leaves around √N) and search each with a grid of "
+                                   "num_leaves_to_search and num_reordering_candidates."):
+        builds, searches = ann.default_grid(size, k, params)
+        bar = st.progress(0.0, text="starting…")
+        try:
+            sweeps[sweep_key] = ann.sweep(prep, builds, searches, min(LATENCY_QUERIES, n_queries),
+                                          lambda done, total, msg: bar.progress(min(1.0, done / total), text=msg),
+                                          build=lambda b: cache.scann_index(run_id, kind, size, b, k))
+        except UserError as e:
+            common.show_error(e)
+        bar.empty()
+    frame = sweeps.get(sweep_key)
+    if frame is None or not len(frame):
+        st.caption("Run the sweep to plot ScaNN's recall-vs-QPS frontier, brute force and the current setting.")
+        return
+    st.altair_chart(ann.frontier_chart(frame, prep.brute, current, k), width="stretch")
     st.caption("Swept points are timed over the first 200 queries; the current setting is measured on its own, "
                "so on a busy machine it can sit a little off the line.")
-    best = ann_bench.choose(frame, 0.95)
+    best = ann.choose(frame, 0.95)
     if best is not None:
         st.caption(f"Fastest setting with recall@{k} ≥ 0.95: {int(best.num_leaves):,} leaves, "
                    f"{int(best.num_leaves_to_search):,} searched, {int(best.num_reordering_candidates):,} re-ordered: "
                    f"{best.latency_ms_mean:.3f} ms/query, recall {best.recall:.3f}.")
     with st.expander("All swept settings"):
         st.dataframe(frame, hide_index=True, width="stretch")
-else:
-    st.caption("Run the sweep to plot ScaNN's recall-vs-QPS frontier, brute force and the current setting.")
+
+
+def main() -> None:
+    st.title("⚡ ANN lab: ScaNN vs brute force")
+    st.caption("Does approximate nearest-neighbour search pay off? Recall against speed, measured here, the way "
+               "[ann-benchmarks](https://ann-benchmarks.com) does it.")
+    run = common.active_run()
+    if run is None:
+        st.stop()
+    kind, size, k = catalog_picker(run.vectors[1])
+    params, n_queries = knobs_form(kind, size)
+    try:
+        params.validate(size, k)
+        prep = cache.workload(run.run_id, kind, size, k, n_queries)
+        scann = cache.scann_index(run.run_id, kind, size, params, k)
+        with st.spinner("Measuring ScaNN…"):
+            current = ann.measure_scann(prep, scann, params.num_leaves_to_search, params.num_reordering_candidates,
+                                        LATENCY_QUERIES)
+    except UserError as e:
+        common.show_error(e)
+        st.stop()
+    show_measurement(prep, current, k, size)
+    sweep_section(run.run_id, kind, size, k, n_queries, params, prep, current)
+
+
+main()

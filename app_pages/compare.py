@@ -1,18 +1,20 @@
 """Compare runs: every saved run in one table, curves and bars of a few, and hyperparameter sweeps."""
 import streamlit as st
 
-from app_pages import _shared
-from recsys import charts, runs, sweep
+from app_pages import cache, common
 from recsys import config as cfg
 from recsys.errors import UserError
+from recsys.evaluation.topk import CANDIDATES
+from recsys.experiments import sweep
+from recsys.store import runs
+from recsys.ui import charts
 
-VARIANTS = {"test": "all candidates", "test_filtered": "seen movies removed"}
 FLASH = "compare_flash"
 
 
 def run_table(items, k: int) -> None:
     """All saved runs, sortable by clicking a column header."""
-    df = runs.table(items, k)
+    df = runs.frame(items, k)
     pct = lambda label, help=None: st.column_config.NumberColumn(label, format="%.4f", help=help)
     metrics = [f"top_{k}", f"top_{k}_seen_removed", f"popularity_top_{k}", f"popularity_top_{k}_seen_removed"]
     order = ["run_id", *metrics, "embedding_dim", "epochs", "optimizer", "learning_rate", "batch_size", "split",
@@ -42,9 +44,8 @@ def delete_box(items) -> None:
             try:
                 runs.delete(rid)
             except UserError as e:
-                _shared.show_error(e)
+                common.show_error(e)
                 return
-            _shared.recommender.clear()
             st.session_state[FLASH] = f"Deleted run {rid}."
             st.rerun()
 
@@ -72,14 +73,15 @@ class PageProgress(sweep.SweepCallback):
         self.overall.progress((i + 1) / n, text=f"Sweep: {i + 1} of {n} runs done")
 
 
-def _trainer(config, ds, callback):
+def queued_trainer(config, ds, callback):
+    """A sweep's cells go through the server's training queue, behind other sessions' trainings."""
     status = st.empty()  # one line, rewritten while this cell waits for other sessions' training
-    run, how = _shared.train_or_load(
+    result = common.train_or_load(
         config, ds, callback,
         on_wait=lambda ahead, seconds: status.info(f"Other sessions are training: {ahead} ahead in the queue "
                                                    f"(waiting {seconds:.0f} s)…"))
     status.empty()
-    return run, how != "trained"
+    return result
 
 
 def sweep_section() -> None:
@@ -88,7 +90,7 @@ def sweep_section() -> None:
                "retrained, so widening a sweep only trains what is new.")
     start = st.radio("Start from", ["TFRS tutorial", "Our best", "Active run"], horizontal=True, key="sweep_base")
     if start == "Active run":
-        active = _shared.active_run()
+        active = common.active_run()
         if active is None:
             return
         base = active.config
@@ -112,70 +114,77 @@ def sweep_section() -> None:
         axes[name] = sorted(picked)
     st.caption(f"Other settings: {base.label()}")
     try:
-        ds = _shared.dataset(base.variant)
+        ds = cache.dataset(base.variant)
         planned = sweep.plan(base, axes, ds)
     except UserError as e:
-        _shared.show_error(e)
+        common.show_error(e)
         return
     saved = sum(s for _, s in planned)
     st.write(f"**{len(planned)} runs**: {saved} saved already (reused), {len(planned) - saved} to train.")
     if st.button("Run the sweep", type="primary", key="sweep_go"):
         try:
-            st.session_state["sweep_result"] = sweep.run_sweep(base, axes, ds, PageProgress(), trainer=_trainer)
+            st.session_state["sweep_result"] = sweep.run_sweep(base, axes, ds, PageProgress(), trainer=queued_trainer)
         except UserError as e:
-            _shared.show_error(e)
+            common.show_error(e)
     result = st.session_state.get("sweep_result")
     if result is None:
         return
     c = st.columns([1, 2, 3])
     k = c[0].selectbox("K", cfg.KS, index=cfg.KS.index(100), key="sweep_k")
-    variant = c[1].radio("Candidates", list(VARIANTS), format_func=VARIANTS.get, horizontal=True,
-                         key="sweep_variant")
-    frame = result.frame(k, variant)
-    st.altair_chart(charts.sweep_heatmap(frame, list(result.axes), k, variant), width="stretch")
-    best = result.best(k, variant)
+    candidates = c[1].radio("Candidates", list(CANDIDATES), format_func=CANDIDATES.get, horizontal=True,
+                            key="sweep_variant")
+    frame = result.frame(k, candidates)
+    st.altair_chart(charts.sweep_heatmap(frame, list(result.axes), k, candidates), width="stretch")
+    best = result.best(k, candidates)
     st.write(f"Best: run `{best['run_id']}` ({', '.join(f'{sweep.LABELS[a]} {best[a]}' for a in result.axes)}), "
              f"test top-{k} **{best['accuracy']:.4f}** vs popularity {best['popularity']:.4f}. "
              f"{result.trained} trained, {len(result.cells) - result.trained} reused.")
-    st.button("Make the best run active", key="sweep_activate", on_click=_shared.set_active_run,
+    st.button("Make the best run active", key="sweep_activate", on_click=common.set_active_run,
               args=(best["run_id"],), help="Then look at it on the Recommend or Embedding map page.")
 
 
-st.title("📊 Compare runs")
-if FLASH in st.session_state:
-    st.success(st.session_state.pop(FLASH))
-try:
-    items = _shared.saved_runs()
-except UserError:  # the runs folder is unusable: the sidebar says why
-    st.stop()
-tab_runs, tab_sweep = st.tabs(["Saved runs", "Sweep"])
-
-with tab_runs:
+def saved_runs_tab(items) -> None:
+    """The table of every saved run, delete, and a few runs' curves and bars side by side."""
     if not items:
         st.info("No saved runs yet: train one on the Train page, or launch a sweep.")
+        return
+    c = st.columns([1, 3])
+    k = c[0].selectbox("K", cfg.KS, index=cfg.KS.index(100), key="compare_k",
+                       help="The K of top-K accuracy in the table and the curves.")
+    candidates = c[1].radio("Candidates", list(CANDIDATES), format_func=CANDIDATES.get, horizontal=True,
+                            key="compare_variant", help="Seen movies removed: what a user would be shown.")
+    st.caption(f"{len(items)} saved runs. Click a column header to sort.")
+    run_table(items, k)
+    delete_box(items)
+
+    st.subheader("Side by side")
+    by_id = {r.run_id: r for r in items}
+    # Newest three at first; later, what was picked minus runs deleted since.
+    picked_before = st.session_state.get("compare_runs", list(by_id)[:3])
+    st.session_state["compare_runs"] = [i for i in picked_before if i in by_id]
+    chosen = st.multiselect("Runs", list(by_id), key="compare_runs",
+                            format_func=lambda i: f"{i} · {by_id[i].config.label()}")
+    if chosen:
+        picked = [by_id[i] for i in chosen]
+        st.altair_chart(charts.runs_curves(picked, k, candidates), width="stretch")
+        st.altair_chart(charts.runs_final_bars(picked, candidates))
     else:
-        c = st.columns([1, 3])
-        k = c[0].selectbox("K", cfg.KS, index=cfg.KS.index(100), key="compare_k",
-                           help="The K of top-K accuracy in the table and the curves.")
-        variant = c[1].radio("Candidates", list(VARIANTS), format_func=VARIANTS.get, horizontal=True,
-                             key="compare_variant", help="Seen movies removed: what a user would be shown.")
-        st.caption(f"{len(items)} saved runs. Click a column header to sort.")
-        run_table(items, k)
-        delete_box(items)
+        st.info("Pick one or more runs to plot.")
 
-        st.subheader("Side by side")
-        by_id = {r.run_id: r for r in items}
-        # Newest three at first; later, what was picked minus runs deleted since.
-        picked_before = st.session_state.get("compare_runs", list(by_id)[:3])
-        st.session_state["compare_runs"] = [i for i in picked_before if i in by_id]
-        chosen = st.multiselect("Runs", list(by_id), key="compare_runs",
-                                format_func=lambda i: f"{i} · {by_id[i].config.label()}")
-        if chosen:
-            picked = [by_id[i] for i in chosen]
-            st.altair_chart(charts.runs_curves(picked, k, variant), width="stretch")
-            st.altair_chart(charts.runs_final_bars(picked, variant))
-        else:
-            st.info("Pick one or more runs to plot.")
 
-with tab_sweep:
-    sweep_section()
+def main() -> None:
+    st.title("📊 Compare runs")
+    if FLASH in st.session_state:
+        st.success(st.session_state.pop(FLASH))
+    try:
+        items = cache.saved_runs()
+    except UserError:  # the runs folder is unusable: the sidebar says why
+        st.stop()
+    tab_runs, tab_sweep = st.tabs(["Saved runs", "Sweep"])
+    with tab_runs:
+        saved_runs_tab(items)
+    with tab_sweep:
+        sweep_section()
+
+
+main()

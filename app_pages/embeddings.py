@@ -1,28 +1,14 @@
 """Embedding map: the active run's movie (and user) vectors in 2-D, neighbours, and the SavedModel export."""
 import streamlit as st
 
-from app_pages import _shared
-from recsys import charts, export, projection
+from app_pages import cache, common
 from recsys.errors import UserError
+from recsys.serving import export
+from recsys.ui import charts
+from recsys.ui import embedding_map as em
 
 METHODS = {"pca": "PCA (linear, fast)", "tsne": "t-SNE (neighbourhoods, 10-20 s)"}
 DEFAULT_MOVIE = "Star Wars (1977)"
-
-
-@st.cache_data(show_spinner="Projecting the vectors to 2-D…", max_entries=16)
-def coordinates(run_id: str, method: str, with_users: bool) -> dict:
-    """The run's vectors projected to 2-D (cached per run, method and whether users are included)."""
-    users, movies = _shared.load_run(run_id).vectors
-    return projection.project(movies, users if with_users else None, method)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def agreement(run_id: str, k: int = 10) -> dict:
-    run = _shared.load_run(run_id)
-    ds = _shared.dataset(run.config.variant)
-    table = projection.movie_table(ds)
-    genres = ds.title_genres.reindex(ds.titles).fillna("").tolist()
-    return projection.genre_agreement(run.vectors[1], genres, k, 20, table["ratings"].to_numpy())
 
 
 def export_section(run, ds) -> None:
@@ -42,7 +28,7 @@ def export_section(run, ds) -> None:
                 with st.spinner("Exporting and reloading in a fresh process…"):
                     st.session_state["export"] = (key, *export.export_zip(run, ds, kind, k))
             except UserError as e:
-                _shared.show_error(e)
+                common.show_error(e)
     held = st.session_state.get("export")
     if held and held[0] == key:
         _, data, report = held
@@ -57,75 +43,79 @@ def export_section(run, ds) -> None:
                f"--out DIR --k {k}`")
 
 
-st.title("🗺️ Embedding map")
-run, ds = _shared.require_run_and_data()
-user_vectors, movie_vectors = run.vectors
-st.caption(f"Active run `{run.run_id}` · {run.config.label()} · {len(ds.titles):,} movies, "
-           f"{movie_vectors.shape[1]} dimensions")
+def main() -> None:
+    st.title("🗺️ Embedding map")
+    run, ds = common.require_run_and_data()
+    user_vectors, movie_vectors = run.vectors
+    st.caption(f"Active run `{run.run_id}` · {run.config.label()} · {len(ds.titles):,} movies, "
+               f"{movie_vectors.shape[1]} dimensions")
 
-c = st.columns([2, 2, 2])
-method = c[0].radio("Projection", list(METHODS), format_func=METHODS.get, key="map_method")
-colour = c[1].selectbox("Colour", ["first genre"] + sorted({g for gs in ds.title_genres for g in gs.split("|") if g}),
-                        key="map_colour", help="First genre of each movie, or one genre highlighted in red.")
-with c[2]:
-    show_users = st.toggle("Users on the map too", key="map_users",
-                           help="PCA: users drawn in the movies' plane. t-SNE: movies and users embedded together.")
-c = st.columns([3, 1, 2])
-titles = ds.titles.tolist()
-movie = c[0].selectbox("Movie", titles, index=titles.index(DEFAULT_MOVIE) if DEFAULT_MOVIE in titles else 0,
-                       key="map_movie", help="Its nearest neighbours (highest dot product) are outlined in red.")
-k = c[1].slider("Neighbours", 1, 30, 10, key="map_k")
-user = None
-if show_users:
-    user = c[2].selectbox("User", [None] + ds.user_ids.tolist(), key="map_user",
-                          format_func=lambda u: "(none)" if u is None else f"user {u}",
-                          help="Their rated movies get black rings; the diamond is the user's own vector.")
+    c = st.columns([2, 2, 2])
+    method = c[0].radio("Projection", list(METHODS), format_func=METHODS.get, key="map_method")
+    colour = c[1].selectbox("Colour", ["first genre"] + sorted({g for gs in ds.title_genres for g in gs.split("|") if g}),
+                            key="map_colour", help="First genre of each movie, or one genre highlighted in red.")
+    with c[2]:
+        show_users = st.toggle("Users on the map too", key="map_users",
+                               help="PCA: users drawn in the movies' plane. t-SNE: movies and users embedded together.")
+    c = st.columns([3, 1, 2])
+    titles = ds.titles.tolist()
+    movie = c[0].selectbox("Movie", titles, index=titles.index(DEFAULT_MOVIE) if DEFAULT_MOVIE in titles else 0,
+                           key="map_movie", help="Its nearest neighbours (highest dot product) are outlined in red.")
+    k = c[1].slider("Neighbours", 1, 30, 10, key="map_k")
+    user = None
+    if show_users:
+        user = c[2].selectbox("User", [None] + ds.user_ids.tolist(), key="map_user",
+                              format_func=lambda u: "(none)" if u is None else f"user {u}",
+                              help="Their rated movies get black rings; the diamond is the user's own vector.")
 
-try:
-    coords = coordinates(run.run_id, method, show_users)
-    movies = projection.movie_map(ds, coords["movies"])
-    users = projection.user_map(ds, coords["users"]) if coords["users"] is not None else None
-    m = titles.index(movie)
-    nb = projection.neighbours(movie_vectors, m, k)
-    rated = projection.rated(ds, user) if user is not None else None
-except UserError as e:
-    _shared.show_error(e)
-    st.stop()
+    try:
+        coords = cache.coordinates(run.run_id, method, show_users)
+        movies = em.movie_map(ds, coords["movies"])
+        users = em.user_map(ds, coords["users"]) if coords["users"] is not None else None
+        m = titles.index(movie)
+        nb = em.neighbours(movie_vectors, m, k)
+        rated = em.rated(ds, user) if user is not None else None
+    except UserError as e:
+        common.show_error(e)
+        st.stop()
 
-g = agreement(run.run_id)
-c = st.columns(3)
-if coords["explained"] is not None:
-    c[0].metric("Variance kept by the 2 PCA axes", f"{coords['explained'].sum():.0%}",
-                help="The rest of the vectors' spread is invisible on this map.")
-c[1].metric(f"Neighbours sharing a genre (k={g['k']})", f"{g['neighbours']:.0%}",
-            delta=f"{(g['neighbours'] - g['random']) * 100:+.0f} pts vs random pairs", delta_color="normal",
-            help=f"Over the {g['movies']} movies rated at least 20 times: how often a movie's nearest neighbours "
-                 f"share a genre with it; random pairs share one {g['random']:.0%} of the time. The model never "
-                 "saw genres: any gap is learned from who watches what.")
-c[2].metric("Ratings of the chosen movie", f"{int(movies.loc[m, 'ratings']):,}")
+    g = cache.genre_agreement(run.run_id)
+    c = st.columns(3)
+    if coords["explained"] is not None:
+        c[0].metric("Variance kept by the 2 PCA axes", f"{coords['explained'].sum():.0%}",
+                    help="The rest of the vectors' spread is invisible on this map.")
+    c[1].metric(f"Neighbours sharing a genre (k={g['k']})", f"{g['neighbours']:.0%}",
+                delta=f"{(g['neighbours'] - g['random']) * 100:+.0f} pts vs random pairs", delta_color="normal",
+                help=f"Over the {g['movies']} movies rated at least 20 times: how often a movie's nearest neighbours "
+                     f"share a genre with it; random pairs share one {g['random']:.0%} of the time. The model never "
+                     "saw genres: any gap is learned from who watches what.")
+    c[2].metric("Ratings of the chosen movie", f"{int(movies.loc[m, 'ratings']):,}")
 
-chart = charts.embedding_map(movies, users, selected=m, neighbours=nb["idx"].tolist(), rated=rated, user_id=user,
-                             genre=None if colour == "first genre" else colour,
-                             title=f"{METHODS[method].split(' (')[0]} of the movie vectors (size: number of ratings)")
-st.altair_chart(chart, width="stretch")
-st.caption("Scroll to zoom, drag to pan, hover for the title. Points close together are movies the same people "
-           "watch. t-SNE keeps neighbourhoods but not distances between clusters.")
+    chart = charts.embedding_map(movies, users, selected=m, neighbours=nb["idx"].tolist(), rated=rated, user_id=user,
+                                 genre=None if colour == "first genre" else colour,
+                                 title=f"{METHODS[method].split(' (')[0]} of the movie vectors (size: number of ratings)")
+    st.altair_chart(chart, width="stretch")
+    st.caption("Scroll to zoom, drag to pan, hover for the title. Points close together are movies the same people "
+               "watch. t-SNE keeps neighbourhoods but not distances between clusters.")
 
-st.markdown(f"**Nearest neighbours of {movie}**")
-shown = nb.merge(movies[["idx", "title", "genres", "ratings"]], on="idx")
-st.dataframe(shown, hide_index=True, width="stretch", column_order=["rank", "title", "genres", "score", "cosine",
-                                                                     "ratings"],
-             column_config={"rank": st.column_config.NumberColumn("#", width="small"),
-                            "title": st.column_config.TextColumn(width="large"),
-                            "score": st.column_config.NumberColumn("dot product", format="%.3f",
-                                                                   help="What retrieval ranks by"),
-                            "cosine": st.column_config.NumberColumn(format="%.3f", help="Angle only, length ignored")})
-if rated is not None:
-    st.markdown(f"**User {user} rated {len(rated)} movies** (black rings on the map)")
-    st.dataframe(rated.drop(columns="idx").sort_values("user_rating", ascending=False), hide_index=True,
-                 width="stretch", height=300)
-st.caption(f"Same from the command line: `python -m recsys embeddings --run {run.run_id} --movie \"{movie}\" "
-           f"--k {k}`")
+    st.markdown(f"**Nearest neighbours of {movie}**")
+    shown = nb.merge(movies[["idx", "title", "genres", "ratings"]], on="idx")
+    st.dataframe(shown, hide_index=True, width="stretch", column_order=["rank", "title", "genres", "score", "cosine",
+                                                                         "ratings"],
+                 column_config={"rank": st.column_config.NumberColumn("#", width="small"),
+                                "title": st.column_config.TextColumn(width="large"),
+                                "score": st.column_config.NumberColumn("dot product", format="%.3f",
+                                                                       help="What retrieval ranks by"),
+                                "cosine": st.column_config.NumberColumn(format="%.3f", help="Angle only, length ignored")})
+    if rated is not None:
+        st.markdown(f"**User {user} rated {len(rated)} movies** (black rings on the map)")
+        st.dataframe(rated.drop(columns="idx").sort_values("user_rating", ascending=False), hide_index=True,
+                     width="stretch", height=300)
+    st.caption(f"Same from the command line: `python -m recsys embeddings --run {run.run_id} --movie \"{movie}\" "
+               f"--k {k}`")
 
-st.divider()
-export_section(run, ds)
+    st.divider()
+    export_section(run, ds)
+
+
+main()

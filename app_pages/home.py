@@ -1,18 +1,19 @@
 """Home: the dataset at a glance, and how two-tower retrieval works."""
 import streamlit as st
 
-from app_pages import _shared
-from recsys import charts, diagrams
+from app_pages import cache, common
 from recsys.config import TUTORIAL
+from recsys.errors import UserError
+from recsys.ui import charts, diagrams
 
 st.title("🎬 Two-tower movie retrieval, hands on")
 st.caption("Train the TensorFlow Recommenders retrieval model on MovieLens, tune it with sliders, "
            "and see why it works (or does not).")
 
 try:
-    ds = _shared.dataset()
-except Exception as e:  # a UserError listing the sources tried
-    _shared.show_error(e)
+    ds = cache.dataset()
+except UserError as e:  # listing the sources tried
+    common.show_error(e)
     st.stop()
 
 s = ds.summary()
@@ -39,12 +40,10 @@ st.markdown(
     "score higher than the *other* movies of the batch, which serve as negatives. Popular movies appear in "
     "many batches, so they are pushed down often — the *popularity correction* lever undoes that bias.")
 run = None
-rid = st.session_state.get(_shared.RUN_KEY)
+rid = st.session_state.get(common.RUN_KEY)
 if rid is not None:
-    from recsys.errors import UserError
-
     try:
-        run = _shared.load_run(rid)
+        run = cache.run(rid)
     except UserError:
         run = None
 config = run.config if run is not None else TUTORIAL

@@ -2,21 +2,21 @@
 
 A link opens a given query: ``?mode=user&user_id=42&k=10&exclude_seen=true`` or
 ``?mode=movie&movie_title=Star Wars (1977)&k=5``; a bad value gets a notice and the default
-(recsys/params.py), and the URL follows the widgets, so a copied link opens the same query.
+(recsys/ui/links.py), and the URL follows the widgets, so a copied link opens the same query.
 """
 import streamlit as st
 
-from app_pages import _shared
-from recsys import index as idx
-from recsys import params as url_params
+from app_pages import cache, common
 from recsys.errors import UserError
-from recsys.recommend import side_by_side
+from recsys.serving import index as idx
+from recsys.serving.recommend import side_by_side
+from recsys.ui import links
 
 MODES = ["Per user", "Per movie"]
 DEFAULT_USER, DEFAULT_MOVIE = "42", "Star Wars (1977)"
 HIGHLIGHT = "background-color: rgba(255, 190, 0, 0.28)"
 URL_KEY = "_recommend_link"  # set on the page's first visit in a session: (settings, what the link got wrong)
-MODE_OF = dict(zip(url_params.RECOMMEND_MODES, MODES))  # "user" -> "Per user"
+MODE_OF = dict(zip(links.RECOMMEND_MODES, MODES))  # "user" -> "Per user"
 
 
 def init_state(ds) -> None:
@@ -24,7 +24,7 @@ def init_state(ds) -> None:
     ss = st.session_state
     if URL_KEY in ss:
         return
-    settings, notices = url_params.recommend_from_query(
+    settings, notices = links.recommend_from_query(
         st.query_params.to_dict(), ds.user_ids, ds.titles, {"user_id": DEFAULT_USER, "movie_title": DEFAULT_MOVIE})
     ss[URL_KEY] = (settings, notices)
     ss["mode"], ss["k"] = MODE_OF[settings["mode"]], settings["k"]
@@ -43,8 +43,8 @@ def user_labels(ds) -> dict:
 
 def mirror_in_url(settings: dict) -> None:
     """Write the query into the URL (only keys that change), dropping the other mode's keys."""
-    wanted = url_params.recommend_to_query(settings)
-    for name in url_params.RECOMMEND_KEYS:
+    wanted = links.recommend_to_query(settings)
+    for name in links.RECOMMEND_KEYS:
         if name in wanted:
             if st.query_params.get(name) != wanted[name]:
                 st.query_params[name] = wanted[name]
@@ -104,73 +104,86 @@ def scann_knobs(n_movies: int) -> idx.ScannParams:
                            num_reordering_candidates=int(st.session_state["num_reordering_candidates"]))
 
 
-st.title("🎬 Recommendations: BruteForce vs ScaNN")
-run, ds = _shared.require_run_and_data()
-st.caption(f"Active run `{run.run_id}` · {run.config.label()}")
-init_state(ds)
-link_notices = st.container()  # filled below the widgets, once the current settings are known
-
-c = st.columns([2, 3, 2])
-mode = c[0].radio("Recommend", MODES, key="mode", horizontal=True, persist_state="session")
-k = c[1].slider("k (movies to return)", *url_params.K_RANGE, key="k", persist_state="session")
-exclude_seen = st.session_state.get("exclude_seen", True)
-if mode == MODES[0]:
-    with c[2]:
-        st.space("small")
-        exclude_seen = st.toggle("Leave out movies the user rated", key="exclude_seen",
-                                 help="A movie the user already watched is a wasted slot.", persist_state="session")
-
-settings = {"mode": "user" if mode == MODES[0] else "movie", "k": k, "exclude_seen": exclude_seen,
-            "user_id": st.session_state.get("user_id"), "movie_title": st.session_state.get("movie_title")}
-linked, notices = st.session_state[URL_KEY]
-if settings == linked:  # the notices hold until the user changes a setting
-    for notice in notices:
-        link_notices.warning(notice, icon="🔗")
-mirror_in_url(settings)
-
-params = scann_knobs(len(ds.titles))
-try:
-    params.validate(len(ds.titles), k)
-    rec = _shared.recommender(run.run_id, params)
-except UserError as e:
-    _shared.show_error(e)
-    st.stop()
-
-try:
+def query_widgets(ds) -> dict:
+    """Mode, k and (per user) whether seen movies are left out; the URL follows them. Returns the settings."""
+    init_state(ds)
+    link_notices = st.container()  # filled below the widgets, once the current settings are known
+    c = st.columns([2, 3, 2])
+    mode = c[0].radio("Recommend", MODES, key="mode", horizontal=True, persist_state="session")
+    k = c[1].slider("k (movies to return)", *links.K_RANGE, key="k", persist_state="session")
+    exclude_seen = st.session_state.get("exclude_seen", True)
     if mode == MODES[0]:
-        labels = user_labels(ds)
-        options = list(ds.user_ids)
-        if st.session_state.get("user_id") not in options:  # another dataset's user (the active run changed)
-            st.session_state["user_id"] = DEFAULT_USER if DEFAULT_USER in options else options[0]
-        user_id = st.selectbox("User (type to search)", options, key="user_id",
-                               format_func=lambda u: labels.get(u, u), persist_state="session")
-        prof = rec.profile(user_id)
-        left, right = st.columns([2, 3])
-        c = left.columns(3)
-        c[0].metric("Age", prof["age"])
-        c[1].metric("Gender", prof["gender"])
-        c[2].metric("Ratings", prof["ratings"])
-        left.metric("Occupation", prof["occupation"])
-        right.markdown(f"**Movies user {user_id} rated highest**")
-        top = prof["top_rated"].assign(movie_genres=prof["top_rated"]["movie_genres"].str.replace("|", ", "))
-        right.dataframe(top, hide_index=True, width="stretch", height=210,
-                        column_config={"movie_title": "title", "user_rating": "stars", "movie_genres": "genres"})
-        st.subheader(f"Top {k} for user {user_id}")
-        comp = rec.for_user(user_id, k, exclude_seen)
-    else:
-        options = list(ds.titles)
-        if st.session_state.get("movie_title") not in options:
-            st.session_state["movie_title"] = DEFAULT_MOVIE if DEFAULT_MOVIE in options else options[0]
-        title = st.selectbox("Movie (type to search)", options, key="movie_title", persist_state="session")
-        info = rec.movie_profile(title)
-        c = st.columns([1, 1, 3])
-        c[0].metric("Ratings", f"{info['ratings']:,}")
-        c[1].metric("Mean rating", f"{info['mean_rating']:.2f} ★")
-        c[2].markdown(f"**Genres**  \n{info['genres'] or '—'}")
-        st.subheader(f"Top {k} movies like {title}")
-        st.caption("Item-to-item: the movies whose movie-tower vectors score highest against this one's.")
-        comp = rec.for_movie(title, k)
-except UserError as e:
-    _shared.show_error(e)
-    st.stop()
-show_comparison(comp, k, rec.scann_params)
+        with c[2]:
+            st.space("small")
+            exclude_seen = st.toggle("Leave out movies the user rated", key="exclude_seen",
+                                     help="A movie the user already watched is a wasted slot.", persist_state="session")
+    settings = {"mode": "user" if mode == MODES[0] else "movie", "k": k, "exclude_seen": exclude_seen,
+                "user_id": st.session_state.get("user_id"), "movie_title": st.session_state.get("movie_title")}
+    linked, notices = st.session_state[URL_KEY]
+    if settings == linked:  # the notices hold until the user changes a setting
+        for notice in notices:
+            link_notices.warning(notice, icon="🔗")
+    mirror_in_url(settings)
+    return settings
+
+
+def per_user(rec, ds, k: int, exclude_seen: bool) -> idx.Comparison:
+    """The user picker, the user's profile and favourite movies; their top k from both indexes."""
+    labels = user_labels(ds)
+    options = list(ds.user_ids)
+    if st.session_state.get("user_id") not in options:  # another dataset's user (the active run changed)
+        st.session_state["user_id"] = DEFAULT_USER if DEFAULT_USER in options else options[0]
+    user_id = st.selectbox("User (type to search)", options, key="user_id",
+                           format_func=lambda u: labels.get(u, u), persist_state="session")
+    prof = rec.profile(user_id)
+    left, right = st.columns([2, 3])
+    c = left.columns(3)
+    c[0].metric("Age", prof["age"])
+    c[1].metric("Gender", prof["gender"])
+    c[2].metric("Ratings", prof["ratings"])
+    left.metric("Occupation", prof["occupation"])
+    right.markdown(f"**Movies user {user_id} rated highest**")
+    top = prof["top_rated"].assign(movie_genres=prof["top_rated"]["movie_genres"].str.replace("|", ", "))
+    right.dataframe(top, hide_index=True, width="stretch", height=210,
+                    column_config={"movie_title": "title", "user_rating": "stars", "movie_genres": "genres"})
+    st.subheader(f"Top {k} for user {user_id}")
+    return rec.for_user(user_id, k, exclude_seen)
+
+
+def per_movie(rec, ds, k: int) -> idx.Comparison:
+    """The movie picker and its facts; the k movies most like it from both indexes."""
+    options = list(ds.titles)
+    if st.session_state.get("movie_title") not in options:
+        st.session_state["movie_title"] = DEFAULT_MOVIE if DEFAULT_MOVIE in options else options[0]
+    title = st.selectbox("Movie (type to search)", options, key="movie_title", persist_state="session")
+    info = rec.movie_profile(title)
+    c = st.columns([1, 1, 3])
+    c[0].metric("Ratings", f"{info['ratings']:,}")
+    c[1].metric("Mean rating", f"{info['mean_rating']:.2f} ★")
+    c[2].markdown(f"**Genres**  \n{info['genres'] or '—'}")
+    st.subheader(f"Top {k} movies like {title}")
+    st.caption("Item-to-item: the movies whose movie-tower vectors score highest against this one's.")
+    return rec.for_movie(title, k)
+
+
+def main() -> None:
+    st.title("🎬 Recommendations: BruteForce vs ScaNN")
+    run, ds = common.require_run_and_data()
+    st.caption(f"Active run `{run.run_id}` · {run.config.label()}")
+    settings = query_widgets(ds)
+    k = settings["k"]
+    params = scann_knobs(len(ds.titles))
+    try:
+        params.validate(len(ds.titles), k)
+        rec = cache.recommender(run.run_id, params)
+        if settings["mode"] == "user":
+            comp = per_user(rec, ds, k, settings["exclude_seen"])
+        else:
+            comp = per_movie(rec, ds, k)
+    except UserError as e:
+        common.show_error(e)
+        st.stop()
+    show_comparison(comp, k, rec.scann_params)
+
+
+main()

@@ -54,7 +54,8 @@ class Expected:
 
     def __init__(self, home: Path):
         os.environ["RECSYS_HOME"] = str(home)  # before recsys reads it
-        from recsys import data, runs
+        from recsys import data
+        from recsys.store import runs
 
         self.runs, self.root = runs, home / "runs"
         self.ds = data.load(variant="100k")

@@ -1,76 +1,181 @@
-"""``TrainConfig``: the one description of a training run.
+"""``TrainConfig``: the one description of a training run, and of every setting in it.
 
-Pages build it from widgets (and URL parameters), the CLI from flags, and ``runs.run_id``
-hashes it, with the dataset, into a run id. Ranges are checked here, once, with messages
-meant for users.
+Each field of ``TrainConfig`` carries its ``Lever``: a label, one line of help, its range
+or choices, the widget that shows it, whether it is always in view (and in the URL), the
+values a sweep offers and a short tag for run labels. Everything that presents a setting is
+generated from that one description:
+
+    the CLI's flags (``recsys/cli/flags.py``), the Train page's widgets and help
+    (``app_pages/train.py``), a link's parameters (``recsys/ui/links.py``), the sweep's axes
+    (``recsys/experiments/sweep.py``) and a run's label (``TrainConfig.label``).
+
+Adding a lever means adding one field here (with its ``lever(...)``) and the model code
+that reads it; a field without a lever fails at import. ``runs.run_id`` hashes the settings
+that differ from the defaults, so a new lever whose default keeps the old behaviour leaves
+every saved run findable. Ranges are checked here, once, with messages meant for users.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from .errors import UserError
 
 OPTIMIZERS = ("adagrad", "adam")
 SPLITS = ("random", "temporal")
-VARIANTS = ("100k", "1m", "20m", "25m")          # MovieLens sizes (recsys.data loads them)
+MOVIELENS_SIZES = ("100k", "1m", "20m", "25m")       # the dataset of a run (recsys.data loads them)
 SOURCES = ("auto", "tfds", "grouplens", "packaged")  # where recsys.data finds them
 KS = (1, 5, 10, 50, 100)
+MAX_LAYER = 1024  # largest hidden size of the towers' MLP
 
-# name: (min, max) for numeric settings; checked by TrainConfig.validate.
-RANGES = {
-    "embedding_dim": (8, 256),
-    "epochs": (1, 100),
-    "learning_rate": (1e-4, 10.0),
-    "batch_size": (256, 16384),
-    "seed": (0, 2**31 - 1),
-    "split_fraction": (0.5, 0.95),
-    "validation_fraction": (0.0, 0.3),
-    "l2": (0.0, 1.0),
-    "temperature": (0.01, 10.0),
-    "num_hard_negatives": (0, 8192),
-    "user_id_dropout": (0.0, 0.9),
-}
+KINDS = ("int", "float", "bool", "choice", "layers")
+WIDGETS = ("slider", "select_slider", "number", "toggle", "select", "text")
+
+
+@dataclass(frozen=True)
+class Lever:
+    """How one setting is shown, read and swept. ``kind`` types it, ``widget`` draws it.
+
+    ``range``: (lo, hi) of a number; ``choices``: the words a "choice" may take;
+    ``step``/``format``: the number widget's; ``stops``: a select-slider's log-spaced stops;
+    ``main``: in view on the Train page (not under "More levers") and always in the URL;
+    ``sweep``: the values a sweep offers (empty: not an axis); ``tag``: how a run label marks
+    a non-default value (``{}`` is replaced by the value; empty: the main settings, which
+    the label always shows).
+    """
+
+    label: str
+    help: str
+    kind: str
+    widget: str
+    range: tuple | None = None
+    choices: tuple = ()
+    step: float | None = None
+    format: str | None = None
+    stops: tuple = ()
+    main: bool = False
+    sweep: tuple = ()
+    tag: str = ""
+
+    def __post_init__(self):
+        if self.kind not in KINDS or self.widget not in WIDGETS:
+            raise ValueError(f"lever {self.label!r}: kind {self.kind!r} / widget {self.widget!r} unknown")
+        if self.kind in ("int", "float") and self.range is None:
+            raise ValueError(f"lever {self.label!r}: a number needs its range")
+        if self.kind == "choice" and not self.choices:
+            raise ValueError(f"lever {self.label!r}: a choice needs its choices")
+
+
+def lever(default, **spec) -> object:
+    """A ``TrainConfig`` field with its default and its ``Lever`` (see the class)."""
+    return field(default=default, metadata={"lever": Lever(**spec)})
+
+
+LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+BATCH_SIZES = (256, 512, 1024, 2048, 4096, 8192, 16384)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Hyperparameters of a two-tower retrieval run (defaults = the TFRS tutorial)."""
 
-    embedding_dim: int = 32
-    epochs: int = 3
-    optimizer: str = "adagrad"
-    learning_rate: float = 0.1
-    batch_size: int = 8192
-    split: str = "random"
-    split_fraction: float = 0.8
-    seed: int = 42
-    variant: str = "100k"
-    # Levers the tutorial does not pull (all off in the tutorial preset).
-    popularity_correction: bool = False   # log-Q: subtract log P(candidate in batch) from logits
-    validation_fraction: float = 0.0      # slice of *training* data used to pick the best epoch
-    l2: float = 0.0                       # L2 penalty on the embeddings looked up in a batch
-    user_features: bool = False           # age, gender, occupation beside the user id
-    movie_features: bool = False          # genres and title words beside the title id
-    deep_layers: tuple = ()               # hidden sizes of an MLP on top of each tower
-    remove_accidental_hits: bool = False  # do not treat a row's own movie elsewhere in the batch as a negative
-    temperature: float = 1.0              # logits / temperature
-    num_hard_negatives: int = 0           # keep only the hardest negatives per row (0 = all)
-    movie_bias: bool = False              # a learned score per movie added to every dot product (starts at log popularity)
-    user_id_dropout: float = 0.0          # share of users per batch trained without their id, as if never seen
-    user_history: bool = False            # add the mean of the user's training movies (leave-one-out when training)
+    # The main settings: always in view and in the URL. Defaults are the tutorial's.
+    embedding_dim: int = lever(
+        32, label="Embedding dimension", kind="int", widget="slider", range=(8, 256), main=True,
+        sweep=(8, 16, 32, 64, 128),
+        help="Length of the user and movie vectors: more room to describe tastes, more to overfit.")
+    epochs: int = lever(
+        3, label="Epochs", kind="int", widget="slider", range=(1, 100), main=True, sweep=(1, 2, 3, 5, 10, 20),
+        help="Passes over the training ratings. The chart shows whether more would help.")
+    learning_rate: float = lever(
+        0.1, label="Learning rate", kind="float", widget="select_slider", range=(1e-4, 10.0), stops=LEARNING_RATES,
+        main=True, sweep=(0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
+        help="Step size of the optimizer. Too high and the loss diverges, too low and nothing is learned.")
+    batch_size: int = lever(
+        8192, label="Batch size", kind="int", widget="select_slider", range=(256, 16384), stops=BATCH_SIZES,
+        main=True, sweep=(1024, 2048, 4096, 8192, 16384),
+        help="Ratings per step. In-batch softmax uses the other rows' movies as negatives, so larger batches "
+             "mean more (and more popular) negatives.")
+    optimizer: str = lever(
+        "adagrad", label="Optimizer", kind="choice", widget="select", choices=OPTIMIZERS, main=True,
+        help="Adagrad (the tutorial's) adapts the step per embedding row; Adam adds momentum.")
+    split: str = lever(
+        "random", label="Split", kind="choice", widget="select", choices=SPLITS, main=True,
+        help="Random: test ratings are a random 20 %. Temporal: the test set is the most recent ratings, "
+             "which is harder and closer to real use.")
+    seed: int = lever(
+        42, label="Seed", kind="int", widget="number", range=(0, 2**31 - 1), step=1, main=True, sweep=(0, 1, 2, 42),
+        help="Fixes the split, the initial weights and the batch order: the same seed gives the same run.")
+    popularity_correction: bool = lever(
+        False, label="Popularity correction (log-Q)", kind="bool", widget="toggle", main=True, tag="logQ",
+        help="Log-Q correction: subtract log P(movie in a batch) from each score, so popular movies are not "
+             "over-penalised for being everyone's negative.")
+    # Levers the tutorial does not pull (all off in the tutorial preset): under "More levers".
+    variant: str = lever(
+        "100k", label="Dataset (MovieLens size)", kind="choice", widget="select", choices=MOVIELENS_SIZES,
+        tag="ml-{}",
+        help="Which MovieLens to train on. 100k is built in; 1m, 20m and 25m need the GroupLens files "
+             "(python -m recsys data --variant 1m --path ml-1m.zip) or tensorflow-datasets.")
+    split_fraction: float = lever(
+        0.8, label="Training share", kind="float", widget="slider", range=(0.5, 0.95), step=0.05, tag="train{:g}",
+        help="Share of ratings used for training; the rest is the test set.")
+    validation_fraction: float = lever(
+        0.0, label="Validation slice", kind="float", widget="slider", range=(0.0, 0.3), step=0.05,
+        sweep=(0.0, 0.1, 0.2), tag="val",
+        help="Hold out this slice of the training ratings and keep the epoch that does best on it "
+             "(0 = keep the last epoch).")
+    l2: float = lever(
+        0.0, label="L2 penalty", kind="float", widget="number", range=(0.0, 1.0), step=1e-4, format="%.5f",
+        sweep=(0.0, 1e-4, 1e-3, 1e-2), tag="l2",
+        help="Penalty on the size of the embeddings used in each batch: pulls rarely seen users and movies "
+             "toward 0.")
+    user_features: bool = lever(
+        False, label="User features", kind="bool", widget="toggle", tag="feat",
+        help="Feed age, gender, occupation and when they joined (their first rating) into the user tower "
+             "beside the user id.")
+    movie_features: bool = lever(
+        False, label="Movie features", kind="bool", widget="toggle", tag="feat",
+        help="Feed genres and title words into the movie tower beside the title.")
+    deep_layers: tuple = lever(
+        (), label="MLP layers", kind="layers", widget="text", tag="deep",
+        help="Hidden layer sizes of an MLP on top of each tower, e.g. 64,32 (empty: no MLP).")
+    remove_accidental_hits: bool = lever(
+        False, label="Remove accidental hits", kind="bool", widget="toggle", tag="noacc",
+        help="Do not count a row's own movie as a negative when another row of the batch holds it.")
+    temperature: float = lever(
+        1.0, label="Temperature", kind="float", widget="number", range=(0.01, 10.0), step=0.05,
+        sweep=(0.05, 0.1, 0.2, 0.5, 1.0), tag="T{:g}",
+        help="Divide scores by this before the softmax: below 1 sharpens it, above 1 flattens it.")
+    num_hard_negatives: int = lever(
+        0, label="Hard negatives", kind="int", widget="number", range=(0, 8192), step=64,
+        sweep=(0, 10, 100, 1000), tag="hard{}",
+        help="Keep only this many highest-scoring negatives per row (0 = all of the batch).")
+    movie_bias: bool = lever(
+        False, label="Movie bias", kind="bool", widget="toggle", tag="bias",
+        help="A learned score per movie, started at its log popularity: the model starts out as the popularity "
+             "baseline and learns how each user departs from it.")
+    user_id_dropout: float = lever(
+        0.0, label="User-id dropout", kind="float", widget="number", range=(0.0, 0.9), step=0.05, tag="iddrop",
+        help="Share of users in each batch trained without their id vector, as if never seen: the towers learn "
+             "what to recommend from features and popularity alone, which is what a new user gets. When serving, "
+             "the id counts with weight 1 - this share (classic dropout).")
+    user_history: bool = lever(
+        False, label="User history", kind="bool", widget="toggle", tag="hist",
+        help="Add to each user's vector the mean of a learned vector per movie they rated in training. While "
+             "training, the row's own movie is left out of that history, so the model learns to predict new "
+             "movies from old ones rather than to repeat what the user has seen.")
 
     def validate(self) -> "TrainConfig":
         """Return self if every value is in range, else raise ``UserError`` naming it."""
-        for name, (lo, hi) in RANGES.items():
+        for name, spec in LEVERS.items():
             v = getattr(self, name)
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not lo <= v <= hi:
-                raise UserError(f"{name} must be between {lo} and {hi}, got {v!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise UserError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.split not in SPLITS:
-            raise UserError(f"split must be one of {', '.join(SPLITS)}, got {self.split!r}")
-        if any((not isinstance(h, int)) or h < 1 or h > 1024 for h in self.deep_layers):
-            raise UserError(f"deep_layers must be sizes between 1 and 1024, got {self.deep_layers!r}")
+            if spec.kind in ("int", "float"):
+                lo, hi = spec.range
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or not lo <= v <= hi:
+                    raise UserError(f"{name} must be between {lo} and {hi}, got {v!r}")
+            elif spec.kind == "choice" and v not in spec.choices:
+                raise UserError(f"{name} must be one of {', '.join(spec.choices)}, got {v!r}")
+        if any((not isinstance(h, int)) or h < 1 or h > MAX_LAYER for h in self.deep_layers):
+            raise UserError(f"deep_layers must be sizes between 1 and {MAX_LAYER}, got {self.deep_layers!r}")
         if self.num_hard_negatives and self.num_hard_negatives >= self.batch_size:
             raise UserError("num_hard_negatives must be smaller than batch_size")
         return self
@@ -83,8 +188,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         """Build from a dict (saved run, JSON); unknown keys are ignored."""
-        known = {f.name for f in fields(cls)}
-        kw = {k: v for k, v in d.items() if k in known}
+        kw = {k: v for k, v in d.items() if k in LEVERS}
         if "deep_layers" in kw:
             kw["deep_layers"] = tuple(int(x) for x in kw["deep_layers"])
         return cls(**kw)
@@ -99,22 +203,34 @@ class TrainConfig:
         return {k: v for k, v in self.to_dict().items() if defaults.get(k, object()) != v}
 
     def label(self) -> str:
-        """A short human label: ``dim 32 · 3 ep · adagrad 0.1 · bs 8192 · random``."""
-        extras = [name for name, on in (("logQ", self.popularity_correction), ("feat", self.user_features
-                  or self.movie_features), ("deep", bool(self.deep_layers)), ("val", self.validation_fraction > 0),
-                  ("l2", self.l2 > 0), ("bias", self.movie_bias), ("iddrop", self.user_id_dropout > 0),
-                  ("hist", self.user_history)) if on]
+        """A short human label: ``dim 32 · 3 ep · adagrad 0.1 · bs 8192 · random · seed 42`` + tags."""
         base = (f"dim {self.embedding_dim} · {self.epochs} ep · {self.optimizer} {self.learning_rate:g} · "
                 f"bs {self.batch_size} · {self.split} · seed {self.seed}")
+        extras = []
+        for name, spec in LEVERS.items():
+            value = getattr(self, name)
+            if spec.tag and value != getattr(TUTORIAL, name):
+                tag = spec.tag.format(value)
+                if tag not in extras:  # user and movie features share "feat"
+                    extras.append(tag)
         return base + (" · " + "+".join(extras) if extras else "")
 
     def with_(self, **changes) -> "TrainConfig":
         return replace(self, **changes)
 
 
+def _levers() -> dict[str, Lever]:
+    missing = [f.name for f in fields(TrainConfig) if "lever" not in f.metadata]
+    if missing:
+        raise TypeError(f"TrainConfig fields without a lever(...): {', '.join(missing)}")
+    return {f.name: f.metadata["lever"] for f in fields(TrainConfig)}
+
+
+LEVERS: dict[str, Lever] = _levers()  # field name -> Lever, in field order
+RANGES = {name: spec.range for name, spec in LEVERS.items() if spec.range}
 TUTORIAL = TrainConfig()
 
-# Our default ("Our best"), chosen on a validation slice only (see recsys/report.py, HOW_CHOSEN):
+# Our default ("Our best"), chosen on a validation slice only (see recsys/experiments/report.py, HOW_CHOSEN):
 # - log-Q correction and a per-movie bias: scores estimate log P(movie | user), popularity included;
 # - Adam 0.003, batches of 4,096, L2 0.1, and the epoch that does best on a 10 % validation slice:
 #   stop before the user's own training movies crowd the top of the list;

@@ -1,21 +1,29 @@
-"""Shared test set-up: one $RECSYS_HOME per test session, the real ML-100k loaded once."""
+"""Shared fixtures: a fresh $RECSYS_HOME for the whole session, the real ML-100k loaded once, a tiny run.
+
+The suite never touches a developer's own ``$RECSYS_HOME``: it always works in a new
+temporary folder, removed when the session ends (the ML-100k wheel is fetched into it once).
+"""
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("RECSYS_HOME", tempfile.mkdtemp(prefix="recsys-test-"))
+HOME = tempfile.mkdtemp(prefix="recsys-test-")
+os.environ["RECSYS_HOME"] = HOME  # always our own, whatever the shell exported
+atexit.register(shutil.rmtree, HOME, ignore_errors=True)
 
-import recsys  # noqa: E402  (sets TF_USE_LEGACY_KERAS before anything imports TensorFlow)
+import recsys  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before anything imports TensorFlow)
 import pytest  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def ml100k():
     """The real ML-100k through the default `auto` loader."""
-    from recsys import train
+    from recsys.training import train
 
     return train.load_dataset("100k")
 
@@ -23,8 +31,8 @@ def ml100k():
 @pytest.fixture(scope="session")
 def tiny_run(ml100k):
     """A tiny trained and saved run (dim 8, 1 epoch): enough to exercise serving code."""
-    from recsys import runs
-    from recsys.config import TUTORIAL
+    from recsys.store import runs
+    from tests.helpers import TINY
 
-    run, _ = runs.train_or_load(TUTORIAL.with_(embedding_dim=8, epochs=1, batch_size=4096), ml100k)
+    run, _ = runs.train_or_load(TINY, ml100k)
     return run

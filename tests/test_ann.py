@@ -1,12 +1,11 @@
 """ANN lab: catalogs, exact top-k and recall, ScaNN index, sweep, `bench ann` CLI, the page."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from recsys import ann_bench, catalogs
-from recsys import index as idx
+from recsys.bench import ann, catalogs
+from recsys.serving import index as idx
 from recsys.errors import UserError
 
 
@@ -15,16 +14,16 @@ def test_exact_top_k_and_recall_on_a_hand_made_case():
     # (3 e_0), then row 3 (e_0); for e_1 row 4 (5 e_1), then row 1 (2 e_1).
     vectors = np.array([[3, 0, 0], [0, 2, 0], [0, 0, 1], [1, 0, 0], [0, 5, 0]], np.float32)
     queries = np.array([[1, 0, 0], [0, 1, 0], [0, 0, -1]], np.float32)
-    exact = ann_bench.exact_top_k(vectors, queries, 2)
+    exact = ann.exact_top_k(vectors, queries, 2)
     assert exact[0].tolist() == [0, 3]
     assert exact[1].tolist() == [4, 1]
     assert 2 not in exact[2]  # the only negative score is never in the top 2
     # recall = mean |found ∩ exact| / k: 2/2, 1/2, 0/2 -> 0.5
     found = np.array([[3, 0], [4, 2], [2, 2]])
     exact_ids = np.array([[0, 3], [4, 1], [0, 1]])
-    assert ann_bench.recall_at_k(found, exact_ids) == pytest.approx(0.5)
+    assert ann.recall_at_k(found, exact_ids) == pytest.approx(0.5)
     # the numpy single-query brute force agrees with the batched one, best first
-    bf = ann_bench.MatmulBruteForce(vectors)
+    bf = ann.MatmulBruteForce(vectors)
     assert bf.search(queries[1], 2).tolist() == [4, 1]
 
 
@@ -52,46 +51,46 @@ def test_catalogs_are_reproducible_and_built_like_the_tutorial():
 
 def test_scann_index_recall_speed_and_memory():
     cat = catalogs.gaussian(5000, 16, seed=0)
-    prep = ann_bench.prepare(cat, k=10, n_queries=60, latency_queries=20)
+    prep = ann.prepare(cat, k=10, n_queries=60, latency_queries=20)
     assert set(prep.brute) == {"bruteforce_matmul", "bruteforce_tfrs"}
     # both brute forces return the exact answer
     tfrs_ids = prep.tfrs.search_batched(prep.queries, 10)
-    assert ann_bench.recall_at_k(tfrs_ids, prep.exact) == pytest.approx(1.0, abs=1e-3)
+    assert ann.recall_at_k(tfrs_ids, prep.exact) == pytest.approx(1.0, abs=1e-3)
     params = idx.ScannParams(num_leaves=50, num_leaves_to_search=5, num_reordering_candidates=50)
-    scann = ann_bench.ScannIndex(cat.vectors, params, 10)
+    scann = ann.ScannIndex(cat.vectors, params, 10)
     # the scann searcher loaded from the TFRS layer's index answers as the layer does
     q = prep.queries[0]
     assert set(scann.search(q, 10).tolist()) == set(scann.search_tfrs_layer(q, 10).tolist())
-    few = ann_bench.measure_scann(prep, scann, latency_queries=20, tfrs_layer_queries=2)
-    every = ann_bench.measure_scann(prep, scann, leaves=50, reorder=5000, latency_queries=20)
+    few = ann.measure_scann(prep, scann, latency_queries=20, tfrs_layer_queries=2)
+    every = ann.measure_scann(prep, scann, leaves=50, reorder=5000, latency_queries=20)
     assert every["recall"] == pytest.approx(1.0)  # all leaves, all re-scored exactly: exact
     assert 0 < few["recall"] <= every["recall"]
     batched = scann.search_batched(prep.queries[:20], 10)
     single = np.array([scann.search(q, 10) for q in prep.queries[:20]])
     # one query or many: the same answers, but for near-ties (batched scoring uses other kernels)
-    assert ann_bench.recall_at_k(single, batched) >= 0.98
-    assert set(ann_bench.INDEX_KEYS) <= set(few) and few["tfrs_layer"]["queries"] == 2
+    assert ann.recall_at_k(single, batched) >= 0.98
+    assert set(ann.INDEX_KEYS) <= set(few) and few["tfrs_layer"]["queries"] == 2
     assert scann.memory_bytes(True) - scann.memory_bytes(False) == cat.vectors.nbytes
-    assert ann_bench.speedup(few["latency_ms_mean"], prep.brute) > 0
+    assert ann.speedup(few["latency_ms_mean"], prep.brute) > 0
     with pytest.raises(UserError):
-        ann_bench.ScannIndex(cat.vectors, idx.ScannParams(num_leaves=6000), 10)
+        ann.ScannIndex(cat.vectors, idx.ScannParams(num_leaves=6000), 10)
     with pytest.raises(UserError):
-        ann_bench.ScannIndex(cat.vectors, idx.ScannParams(num_leaves=50, dimensions_per_block=17), 10)
+        ann.ScannIndex(cat.vectors, idx.ScannParams(num_leaves=50, dimensions_per_block=17), 10)
     with pytest.raises(UserError):
-        ann_bench.measure_scann(prep, scann, leaves=51)
+        ann.measure_scann(prep, scann, leaves=51)
 
-    builds, searches = ann_bench.default_grid(cat.size, 10)
+    builds, searches = ann.default_grid(cat.size, 10)
     seen = []
-    frame = ann_bench.sweep(prep, builds[:1], searches[:6], 20, lambda d, t, m: seen.append((d, t)))
+    frame = ann.sweep(prep, builds[:1], searches[:6], 20, lambda d, t, m: seen.append((d, t)))
     assert len(frame) and frame["frontier"].any() and seen[-1][0] == seen[-1][1]
-    chart = ann_bench.frontier_chart(frame, prep.brute, few).to_dict()
+    chart = ann.frontier_chart(frame, prep.brute, few).to_dict()
     assert len(chart["layer"]) >= 4
 
 
 def test_pareto_frontier():
     recall = np.array([0.5, 0.9, 0.9, 1.0, 0.8])
     qps = np.array([1000, 500, 400, 100, 300])
-    assert ann_bench.pareto(recall, qps).tolist() == [True, True, False, True, False]
+    assert ann.pareto(recall, qps).tolist() == [True, True, False, True, False]
 
 
 def test_bench_ann_cli_json(capsys):
@@ -112,11 +111,9 @@ def test_bench_ann_cli_json(capsys):
 
 
 def test_ann_page(tiny_run):
-    from streamlit.testing.v1 import AppTest
+    from tests.helpers import open_page
 
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
-    at.switch_page("app_pages/ann.py")
-    at.run()
+    at = open_page("app_pages/ann.py")
     assert not at.exception
     assert any(m.label.startswith("recall@") for m in at.metric)
     n = len(tiny_run.vectors[1])

@@ -1,38 +1,27 @@
 """The Streamlit pages through ``streamlit.testing.v1.AppTest``: real data, real training, real ScaNN.
 
 AppTest runs ``app.py`` in this process, so the pages share the test session's
-``$RECSYS_HOME`` (conftest) and the dataset loaded by the ``ml100k`` fixture.
+``$RECSYS_HOME`` (conftest) and the dataset loaded by the ``ml100k`` fixture. A page that
+follows a training redraws from an ``st.fragment(run_every=…)``; AppTest runs no timers, so
+``run_until`` reruns it by hand.
 """
-import threading
-import time
 from pathlib import Path
 
-import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
-from recsys import params, runs
-from recsys.config import BEST, TUTORIAL
+from recsys.config import BEST, LEVERS, TUTORIAL
+from recsys.store import runs
+from recsys.ui import links
+from tests.helpers import TINY_SETTINGS, assert_clean, open_page, run_until, texts
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-# A tiny config with a seed no other test uses, so the first click really trains.
-TINY = {"embedding_dim": 8, "epochs": 1, "batch_size": 4096, "seed": 4}
-
-
-def open_page(page: str | None = None, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(query or {})
-    if page:
-        at.switch_page(page)
-    return at.run()
+# The tiny config with a seed no other test uses, so the first click really trains.
+SETTINGS = {**TINY_SETTINGS, "seed": 4}
 
 
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def texts(elements) -> str:
-    return " | ".join(str(e.value) for e in elements)
+def trained(at) -> bool:
+    """The Train page shows the outcome of its click (a result, or an error)."""
+    return any("saved as run" in s.value for s in at.success) or bool(at.main.error) or \
+        any("Loaded a saved run" in i.value for i in at.info)
 
 
 # ----------------------------------------------------------------------------- URL parameters (no UI)
@@ -40,8 +29,8 @@ def texts(elements) -> str:
 
 def test_query_round_trip_and_fixes():
     for config in (TUTORIAL, BEST, TUTORIAL.with_(deep_layers=(64, 32), l2=1e-5, user_features=True)):
-        assert params.config_from_query(params.config_to_query(config)) == (config, [])
-    config, notices = params.config_from_query({
+        assert links.config_from_query(links.config_to_query(config)) == (config, [])
+    config, notices = links.config_from_query({
         "embedding_dim": "999", "epochs": "abc", "learning_rate": "0.05", "optimizer": "sgd",
         "popularity_correction": "maybe", "deep_layers": "a,b", "seed": "-3", "preset": "best"})
     assert (config.embedding_dim, config.epochs, config.learning_rate, config.optimizer) == (256, BEST.epochs, 0.05, "adam")
@@ -83,23 +72,24 @@ def test_train_page_url_clamping_and_presets(ml100k):
     assert at.slider(key="embedding_dim").value == BEST.embedding_dim
     assert at.toggle(key="popularity_correction").value is True
     assert at.query_params["optimizer"] == "adam"
-    for name in params.LEVERS:  # every other lever sits in "More levers", with its own one-line explanation
-        assert at.get_by_key(name).help and not at.get_by_key(name).help.startswith("TrainConfig."), name
+    for name in links.LEVER_KEYS:  # every other lever sits in "More levers", with its lever's one-line help
+        assert at.get_by_key(name).help == LEVERS[name].help, name
 
 
 def test_train_then_recommend(ml100k):
-    saved = runs.find(TUTORIAL.with_(**TINY), ml100k)
+    saved = runs.find(TUTORIAL.with_(**SETTINGS), ml100k)
     if saved is not None:  # left by an earlier session in the same $RECSYS_HOME: the click must train
         runs.delete(saved.run_id)
     before = {r.run_id for r in runs.list_runs()}
     at = open_page("app_pages/train.py")
-    for key, value in TINY.items():
+    for key, value in SETTINGS.items():
         widget = {"batch_size": at.select_slider, "seed": at.number_input}.get(key, at.slider)(key=key)
         widget.set_value(value)
     at.run()
     assert {r.run_id for r in runs.list_runs()} == before, "moving a widget must not train"
 
     at.button(key="train").click().run()
+    run_until(at, trained)
     assert_clean(at)
     assert "Trained in" in texts(at.success)
     table = at.dataframe[0].value
@@ -115,10 +105,10 @@ def test_train_then_recommend(ml100k):
     assert_clean(at)
     assert "Loaded a saved run" in texts(at.info)
 
-    other = open_page("app_pages/train.py", {k: str(v) for k, v in TINY.items()})  # another session, by link
+    other = open_page("app_pages/train.py", {k: str(v) for k, v in SETTINGS.items()})  # another session, by link
     assert_clean(other)
     other.button(key="train").click().run()
-    assert "Loaded a saved run from this server's memory" in texts(other.info)
+    assert "Loaded a saved run" in texts(other.info)
     assert {r.run_id for r in runs.list_runs()} - before == {run_id}
 
     at.switch_page("app_pages/recommend.py").run()
@@ -199,9 +189,7 @@ def test_recommend_page_links(tiny_run):
 
 
 def test_server_memory_is_bounded_lru():
-    """``st.cache_resource(max_entries=...)`` (the Recommender cache) and our run cache drop the least recently used."""
-    from app_pages import _shared
-
+    """``st.cache_resource(max_entries=...)``, the app's one cache layer, drops the least recently used."""
     built = []
 
     @st.cache_resource(max_entries=2)
@@ -215,17 +203,37 @@ def test_server_memory_is_bounded_lru():
     build("b")
     assert built == ["a", "b", "c", "b"]
 
-    class Run:
-        def __init__(self, run_id):
-            self.run_id = run_id
 
-    cache = _shared._ServerRuns(cap=2)
-    for rid in ("r1", "r2"):
-        cache.put(Run(rid))
-    cache.get("r1")
-    cache.put(Run("r3"))
-    assert (cache.get("r1") is not None, cache.get("r2"), cache.get("r3") is not None, len(cache)) == (
-        True, None, True, 2)
+def test_the_cache_layer_serves_a_run_until_it_changes_and_listing_writes_nothing(tiny_run, ml100k, tmp_path,
+                                                                                  monkeypatch):
+    """One object per run for every session; a run deleted or trained meanwhile is never served from memory."""
+    import os
+
+    from app_pages import cache
+
+    assert cache.run(tiny_run.run_id) is cache.run(tiny_run.run_id)  # read once, shared
+    (tmp_path / "data").symlink_to(Path(os.environ["RECSYS_HOME"]) / "data")
+    monkeypatch.setenv("RECSYS_HOME", str(tmp_path))
+    config = TUTORIAL.with_(**{**SETTINGS, "seed": 12})
+    assert cache.saved_runs() == []
+    first, _ = runs.train_or_load(config, ml100k)
+    assert [r.run_id for r in cache.saved_runs()] == [first.run_id]  # the new run is listed at once
+    assert cache.run(first.run_id).path == first.path
+    stale = tmp_path / "runs" / ".tmp-old"
+    stale.mkdir()
+    os.utime(stale, (0, 0))  # a leftover of a writer killed long ago
+    cache.saved_runs()
+    cache.run(first.run_id)
+    assert stale.exists()  # reading never deletes
+    runs.delete(first.run_id)
+    assert not stale.exists()  # writing sweeps it
+    assert cache.saved_runs() == []
+    import pytest
+
+    from recsys.errors import UserError
+
+    with pytest.raises(UserError, match="no saved run"):
+        cache.run(first.run_id)  # deleted: not served from memory
 
 
 def test_two_sessions_same_config_train_once(ml100k):
@@ -234,30 +242,28 @@ def test_two_sessions_same_config_train_once(ml100k):
     The other sessions are the server's queue used directly (AppTest runs are not safe to run
     two at a time in one process); the page session is a real AppTest, run in a thread.
     """
-    from app_pages import _shared
+    from app_pages import cache
 
     seed = 5
-    config = TUTORIAL.with_(**{**TINY, "seed": seed})
+    config = TUTORIAL.with_(**{**SETTINGS, "seed": seed})
     saved = runs.find(config, ml100k)
     if saved is not None:
         runs.delete(saved.run_id)
-    queue = _shared.job_queue()  # the server's queue (st.cache_resource: the same object the pages use)
+    queue = cache.job_queue()  # the server's queue (st.cache_resource: the same object the pages use)
     blocker = queue.submit(TUTORIAL.with_(embedding_dim=8, epochs=50, batch_size=4096, seed=51), ml100k,
                            watcher="blocker")
     first = queue.submit(config, ml100k, watcher="first session")
     assert first.state == "queued" and queue.ahead(first) == 1  # behind the blocker
-    at = open_page("app_pages/train.py", {k: str(v) for k, v in {**TINY, "seed": seed}.items()})
-    clicked = threading.Thread(target=lambda: at.button(key="train").click().run())
-    clicked.start()
-    deadline = time.monotonic() + 120  # a guard against hanging, not a speed check
-    while len(first.watchers) < 2:  # the page's session joined the queued job instead of queueing its own
-        assert time.monotonic() < deadline and clicked.is_alive(), "the page never joined the queued job"
-        time.sleep(0.1)
+    at = open_page("app_pages/train.py", {k: str(v) for k, v in {**SETTINGS, "seed": seed}.items()})
+    at.button(key="train").click().run()  # returns at once: the fragment shows the job's place in the queue
+    assert_clean(at)
+    assert len(first.watchers) == 2  # the page's session joined the queued job instead of queueing its own
+    assert "1 ahead in the queue" in texts(at.info) and at.button(key="cancel_training")
     assert queue.live(first.run_id) is first
     queue.cancel(blocker, "blocker")  # its only watcher leaves: it stops at the next batch, saves nothing
-    clicked.join(300)
     queue.wait(first, timeout=300)
     assert first.state == "done" and not first.reused
+    run_until(at, trained)
     assert_clean(at)
     assert f"saved as run {first.run_id}" in texts(at.success)  # the page got the run of the one training
     assert at.sidebar.selectbox(key="active_run").value == first.run_id
@@ -276,7 +282,7 @@ def test_training_failure_is_a_message(ml100k, monkeypatch, tmp_path):
         at = open_page(f"app_pages/{page}.py")
         assert_clean(at)
         assert "is a file, not a folder" in texts(at.sidebar.error), page
-    at = open_page("app_pages/train.py", {k: str(v) for k, v in {**TINY, "seed": 6}.items()})
+    at = open_page("app_pages/train.py", {k: str(v) for k, v in {**SETTINGS, "seed": 6}.items()})
     assert_clean(at)
     assert len(at.main.error) == 0
     at.button(key="train").click().run()
@@ -294,11 +300,12 @@ def test_a_stray_file_at_the_run_path_does_not_stop_training(ml100k, monkeypatch
     (tmp_path / "data").symlink_to(Path(os.environ["RECSYS_HOME"]) / "data")
     monkeypatch.setenv("RECSYS_HOME", str(tmp_path))
     seed = 6
-    rid = runs.run_id(TUTORIAL.with_(**{**TINY, "seed": seed}), runs.data_tag(ml100k))
+    rid = runs.run_id(TUTORIAL.with_(**{**SETTINGS, "seed": seed}), runs.data_tag(ml100k))
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / rid).write_text("not a run")
-    at = open_page("app_pages/train.py", {k: str(v) for k, v in {**TINY, "seed": seed}.items()})
+    at = open_page("app_pages/train.py", {k: str(v) for k, v in {**SETTINGS, "seed": seed}.items()})
     at.button(key="train").click().run()
+    run_until(at, trained)
     assert_clean(at)
     assert f"saved as run {rid}" in texts(at.success)
     assert [p.read_text() for p in (tmp_path / "runs").glob(f".foreign-{rid}-*")] == ["not a run"]

@@ -16,18 +16,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recsys import atomic, cli, data, runs, train
-from recsys.config import TUTORIAL
+from recsys import atomic, cli, data
+from recsys.data import movielens
+from recsys.store import runs
 from recsys.errors import UserError
+from recsys.training import train
+from tests.helpers import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = TUTORIAL.with_(embedding_dim=8, epochs=1, batch_size=4096)
 
 SAVER = """
 import json, sys
 import numpy as np
 import recsys
-from recsys import data, runs, train
+from recsys import data
+from recsys.store import runs
+from recsys.training import train
 from recsys.config import TrainConfig
 root, vectors, meta, seed = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3])), int(sys.argv[4])
 ds = data.load()  # the test session's cache
@@ -45,8 +49,10 @@ while True:  # save run after run (some with the same id as the other process's)
 TRAINER = """
 import sys
 import recsys
-from recsys import runs, train
 from recsys.config import TUTORIAL
+from recsys.store import runs
+from recsys.training import train
+
 root, mode = sys.argv[1], sys.argv[2]
 ds = train.load_dataset("100k")
 
@@ -68,10 +74,11 @@ import sys
 from pathlib import Path
 import recsys
 from recsys import data
+from recsys.data import movielens
 ds = data.load()
 folder = Path(sys.argv[1])
 while True:
-    data._cache_write(folder, ds)
+    movielens.cache_write(folder, ds)
     print("written", flush=True)
 """
 
@@ -167,7 +174,7 @@ def test_kill_9_while_training_and_while_saving_with_tensorflow(earlier, tmp_pat
             assert any("user_model" in n for n in names) and any("movie_model" in n for n in names)
 
 
-def test_leftovers_are_cleaned_when_old_and_kept_while_fresh(earlier):
+def test_leftovers_are_cleaned_when_old_and_kept_while_fresh(earlier, tiny_run, ml100k):
     root, first, _ = earlier
     old, fresh, old_del = root / ".tmp-abc-1", root / ".tmp-def-2", root / ".del-xyz-3"
     for p in (old, fresh, old_del):
@@ -177,6 +184,11 @@ def test_leftovers_are_cleaned_when_old_and_kept_while_fresh(earlier):
     for p in (old, old_del):
         os.utime(p, (two_hours_ago, two_hours_ago))
     assert [r.run_id for r in runs.list_runs(root)] == [first.run_id]
+    assert old.exists() and old_del.exists() and fresh.exists()  # reading never deletes
+    second = train.TrainResult(config=TINY.with_(seed=99_996), user_vectors=tiny_run.vectors[0],
+                               movie_vectors=tiny_run.vectors[1], history=tiny_run.history,
+                               metrics=tiny_run.metrics, seconds=1.0, best_epoch=1)
+    runs.save(second, ml100k, root)  # a write sweeps what killed writers left over an hour ago
     assert not old.exists() and not old_del.exists()
     assert fresh.exists()  # could belong to a writer that is still running
     assert atomic.clean_leftovers(root, now=time.time() + 7200) == [fresh.name]
@@ -242,7 +254,7 @@ def test_kill_9_while_writing_the_data_cache(ml100k, tmp_path):
         procs = [_spawn(CACHER, folder, log=log) for log in logs]  # two writers of the same cache
         for proc, log in zip(procs, logs):
             _kill_after(proc, log, "written", rng.uniform(0.0, 0.6))
-        ds = data._cache_read(folder)
+        ds = movielens.cache_read(folder)
         if ds is not None:  # whatever is trusted is complete and right
             trusted += 1
             got = ds.ratings[data.RATING_COLUMNS].reset_index(drop=True)
@@ -255,9 +267,9 @@ def test_kill_9_while_writing_the_data_cache(ml100k, tmp_path):
     old = time.time() - 7200
     for p in leftovers:
         os.utime(p, (old, old))
-    data._cache_write(folder, ml100k)  # a later write sweeps what the killed writers left
+    movielens.cache_write(folder, ml100k)  # a later write sweeps what the killed writers left
     assert not list(folder.parent.glob(".tmp-*")) and not list(folder.parent.glob(".del-*"))
-    assert data._cache_read(folder) is not None
+    assert movielens.cache_read(folder) is not None
 
 
 @pytest.mark.parametrize("foreign", ["file", "folder"])

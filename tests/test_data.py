@@ -8,16 +8,18 @@ import zipfile
 import numpy as np
 import pytest
 
-from recsys import data, formats
+from recsys import data
+from recsys.config import MOVIELENS_SIZES
+from recsys.data import formats
 from recsys.errors import UserError
-from tests import fixtures
+from tests import movielens_files
 
 
 # ----------------------------------------------------------------------------- parsers
 
 
 def test_grouplens_100k_folder_and_zip(tmp_path):
-    folder = fixtures.write(tmp_path / "ml-100k", fixtures.ML100K)
+    folder = movielens_files.write(tmp_path / "ml-100k", movielens_files.ML100K)
     ds = data.load_grouplens(folder, "100k")
     r = ds.ratings
     assert list(r.columns[:10]) == data.RATING_COLUMNS
@@ -32,14 +34,14 @@ def test_grouplens_100k_folder_and_zip(tmp_path):
 
     archive = tmp_path / "ml-100k.zip"
     with zipfile.ZipFile(archive, "w") as z:
-        for name, text in fixtures.ML100K.items():
+        for name, text in movielens_files.ML100K.items():
             z.writestr(f"ml-100k/{name}", text)
     from_zip = data.load_grouplens(archive, "100k")
     assert from_zip.ratings.drop(columns=[]).equals(ds.ratings)
 
 
 def test_grouplens_1m(tmp_path):
-    folder = fixtures.write(tmp_path / "ml-1m", fixtures.ML1M)
+    folder = movielens_files.write(tmp_path / "ml-1m", movielens_files.ML1M)
     ds = data.load_grouplens(folder, "1m")
     assert len(ds.ratings) == 4 and ds.variant == "1m"
     u2 = ds.ratings[ds.ratings.user_id == "2"].iloc[0]
@@ -48,8 +50,8 @@ def test_grouplens_1m(tmp_path):
 
 
 def test_packaged_quirks_are_undone():
-    ratings, movies, users = formats.parse_packaged(fixtures.PACKAGED["inter"], fixtures.PACKAGED["item"],
-                                                    fixtures.PACKAGED["user"])
+    ratings, movies, users = formats.parse_packaged(movielens_files.PACKAGED["inter"], movielens_files.PACKAGED["item"],
+                                                    movielens_files.PACKAGED["user"])
     titles = dict(zip(movies.movie_id, movies.movie_title))
     assert titles == {"267": "unknown", "1412": "Land Before Time III: The Time of the Great Giving (1995) (V)",
                       "5": "Copycat (1995)"}
@@ -66,30 +68,30 @@ def test_packaged_quirks_are_undone():
     ("u.item", "10|Alpha (1990)|x||y|0|1\n", "u.item, line 1: expected 24 columns"),
 ])
 def test_malformed_files_name_file_line_and_expectation(tmp_path, file, broken, expect):
-    files = dict(fixtures.ML100K, **{file: broken})
-    folder = fixtures.write(tmp_path / "bad", files)
+    files = dict(movielens_files.ML100K, **{file: broken})
+    folder = movielens_files.write(tmp_path / "bad", files)
     with pytest.raises(UserError) as e:
         data.load_grouplens(folder, "100k")
     assert expect in str(e.value)
 
 
 def test_truncated_and_missing_files(tmp_path):
-    files = dict(fixtures.ML100K)
+    files = dict(movielens_files.ML100K)
     files["u.data"] = files["u.data"][:-15]  # cut in the middle of the last line
     with pytest.raises(UserError, match=r"u.data, line 6: expected 4 columns"):
-        data.load_grouplens(fixtures.write(tmp_path / "cut", files), "100k")
-    files = dict(fixtures.ML100K)
+        data.load_grouplens(movielens_files.write(tmp_path / "cut", files), "100k")
+    files = dict(movielens_files.ML100K)
     del files["u.user"]
     with pytest.raises(UserError, match="u.user is missing"):
-        data.load_grouplens(fixtures.write(tmp_path / "missing", files), "100k")
+        data.load_grouplens(movielens_files.write(tmp_path / "missing", files), "100k")
     with pytest.raises(UserError, match="no such file"):
         data.load_grouplens(tmp_path / "nowhere", "100k")
 
 
 def test_1m_bad_separator_line(tmp_path):
-    files = dict(fixtures.ML1M, **{"ratings.dat": "1::10::5::978300760\n1,11,3,978302109\n"})
+    files = dict(movielens_files.ML1M, **{"ratings.dat": "1::10::5::978300760\n1,11,3,978302109\n"})
     with pytest.raises(UserError, match=r"ratings.dat, line 2: expected 4 columns"):
-        data.load_grouplens(fixtures.write(tmp_path / "bad1m", files), "1m")
+        data.load_grouplens(movielens_files.write(tmp_path / "bad1m", files), "1m")
 
 
 # ----------------------------------------------------------------------------- real ML-100k
@@ -195,7 +197,7 @@ def _zip(archive, files: dict, prefix: str):
 def test_grouplens_25m_folder_and_zip(tmp_path):
     import pandas as pd
 
-    folder = fixtures.write(tmp_path / "ml-25m", fixtures.ML25M, encoding="utf-8")
+    folder = movielens_files.write(tmp_path / "ml-25m", movielens_files.ML25M, encoding="utf-8")
     ds = data.load_grouplens(folder, "25m")
     r = ds.ratings
     assert list(r.columns[:10]) == data.RATING_COLUMNS
@@ -220,17 +222,17 @@ def test_grouplens_25m_folder_and_zip(tmp_path):
                                "Toy Box (1995)"]
     assert (ds.titles[r.title_idx] == r.movie_title.astype(str)).all()
 
-    archive = _zip(tmp_path / "ml-25m.zip", fixtures.ML25M, "ml-25m")  # as GroupLens ships it
+    archive = _zip(tmp_path / "ml-25m.zip", movielens_files.ML25M, "ml-25m")  # as GroupLens ships it
     from_zip = data.load_grouplens(archive, "25m")
     pd.testing.assert_frame_equal(from_zip.ratings, ds.ratings)
     pd.testing.assert_frame_equal(from_zip.movies, ds.movies)
-    assert data.load_grouplens(fixtures.write(tmp_path / "ml-20m", fixtures.ML25M, encoding="utf-8"),
+    assert data.load_grouplens(movielens_files.write(tmp_path / "ml-20m", movielens_files.ML25M, encoding="utf-8"),
                                "20m").variant == "20m"
 
 
 def test_25m_crlf_and_byte_order_mark(tmp_path):
-    files = {n: "\ufeff" + t.replace("\n", "\r\n") for n, t in fixtures.ML25M.items()}
-    ds = data.load_grouplens(fixtures.write(tmp_path / "win", files, encoding="utf-8"), "25m")
+    files = {n: "\ufeff" + t.replace("\n", "\r\n") for n, t in movielens_files.ML25M.items()}
+    ds = data.load_grouplens(movielens_files.write(tmp_path / "win", files, encoding="utf-8"), "25m")
     assert len(ds.ratings) == 8 and ds.ratings.timestamp.iloc[-1] == 1147879000
     assert set(ds.movies.movie_genres) >= {"", "Drama|Romance"}
 
@@ -261,11 +263,11 @@ R_HEAD, M_HEAD = "userId,movieId,rating,timestamp\n", "movieId,title,genres\n"
     ("movies.csv", M_HEAD + "1,Toy Box (1995),Comedy\n1,Again (1995),Drama\n", "movies.csv, line 3: movieId '1' appears again (first on line 2)"),
 ])
 def test_25m_malformed_files_name_file_line_and_expectation(tmp_path, file, broken, expect):
-    files = dict(fixtures.ML25M, **{file: broken})
+    files = dict(movielens_files.ML25M, **{file: broken})
     if file == "movies.csv":  # ratings only of movie 1, which every broken catalog still lists
         files["ratings.csv"] = R_HEAD + "1,1,4.0,1147880044\n"
     with pytest.raises(UserError) as e:
-        data.load_grouplens(fixtures.write(tmp_path / "ml-25m", files, encoding="utf-8"), "25m")
+        data.load_grouplens(movielens_files.write(tmp_path / "ml-25m", files, encoding="utf-8"), "25m")
     assert expect in str(e.value)
     assert "\n" not in str(e.value)
 
@@ -281,8 +283,8 @@ def test_25m_bad_line_deep_in_a_big_file(tmp_path):
     lines = frame.to_csv(index=False, lineterminator="\n").split("\n")
     bad_at = 510_007  # 1-based line of the file, in the second block
     lines[bad_at - 1] = "7,3,4.0,yesterday"
-    folder = fixtures.write(tmp_path / "big", {"ratings.csv": "\n".join(lines),
-                                               "movies.csv": fixtures.ML25M["movies.csv"]}, encoding="utf-8")
+    folder = movielens_files.write(tmp_path / "big", {"ratings.csv": "\n".join(lines),
+                                               "movies.csv": movielens_files.ML25M["movies.csv"]}, encoding="utf-8")
     with pytest.raises(UserError, match=rf"ratings.csv, line {bad_at}: timestamp must be a number, found 'yesterday'"):
         data.load_grouplens(folder, "25m")
     lines[bad_at - 1] = "7,3,4.0,1147880044"
@@ -291,23 +293,23 @@ def test_25m_bad_line_deep_in_a_big_file(tmp_path):
 
 
 def test_25m_wrong_variant_or_missing_files(tmp_path):
-    ml25m = fixtures.write(tmp_path / "ml-25m", fixtures.ML25M, encoding="utf-8")
+    ml25m = movielens_files.write(tmp_path / "ml-25m", movielens_files.ML25M, encoding="utf-8")
     for asked in ("100k", "1m", "20m"):
         with pytest.raises(UserError, match="holds ml-25m files; ask for --variant 25m"):
             data.load_grouplens(ml25m, asked)
-    archive = _zip(tmp_path / "download.zip", fixtures.ML25M, "ml-20m")  # the name inside the zip tells
+    archive = _zip(tmp_path / "download.zip", movielens_files.ML25M, "ml-20m")  # the name inside the zip tells
     with pytest.raises(UserError, match="holds ml-20m files; ask for --variant 20m"):
         data.load_grouplens(archive, "25m")
-    unnamed = fixtures.write(tmp_path / "movielens", fixtures.ML25M, encoding="utf-8")
+    unnamed = movielens_files.write(tmp_path / "movielens", movielens_files.ML25M, encoding="utf-8")
     with pytest.raises(UserError, match="holds ml-20m or ml-25m files"):
         data.load_grouplens(unnamed, "100k")
     assert len(data.load_grouplens(unnamed, "20m").ratings) == 8  # no name: read as asked
     with pytest.raises(UserError, match="holds ml-1m files; ask for --variant 1m"):
-        data.load_grouplens(fixtures.write(tmp_path / "ml-1m", fixtures.ML1M), "25m")
+        data.load_grouplens(movielens_files.write(tmp_path / "ml-1m", movielens_files.ML1M), "25m")
     with pytest.raises(UserError, match="holds ml-100k files; ask for --variant 100k"):
-        data.load_grouplens(fixtures.write(tmp_path / "ml-100k", fixtures.ML100K), "20m")
+        data.load_grouplens(movielens_files.write(tmp_path / "ml-100k", movielens_files.ML100K), "20m")
     with pytest.raises(UserError, match="movies.csv is missing"):
-        data.load_grouplens(fixtures.write(tmp_path / "half" / "ml-25m", {"ratings.csv": fixtures.ML25M["ratings.csv"]}),
+        data.load_grouplens(movielens_files.write(tmp_path / "half" / "ml-25m", {"ratings.csv": movielens_files.ML25M["ratings.csv"]}),
                             "25m")
     with pytest.raises(UserError, match="unknown variant '10m'"):
         data.load(variant="10m")
@@ -319,7 +321,7 @@ def test_25m_through_load_cache_and_cli(tmp_path, monkeypatch, capsys):
     from recsys import cli
 
     monkeypatch.setenv("RECSYS_HOME", str(tmp_path / "home"))
-    archive = _zip(tmp_path / "ml-25m.zip", fixtures.ML25M, "ml-25m")
+    archive = _zip(tmp_path / "ml-25m.zip", movielens_files.ML25M, "ml-25m")
     ds = data.load(source="grouplens", variant="25m", path=archive)
     again = data.load(source="grouplens", variant="25m", path=archive)  # from the parquet cache
     assert [p.name.rsplit("-", 1)[0] for p in (tmp_path / "home" / "data").iterdir()] == ["ml-25m-grouplens"]
@@ -330,12 +332,13 @@ def test_25m_through_load_cache_and_cli(tmp_path, monkeypatch, capsys):
     assert (out["variant"], out["ratings"], out["users"], out["movies"], out["titles"]) == ("25m", 8, 4, 6, 5)
     variant_flag = next(a for a in cli.build_parser()._subparsers._group_actions[0].choices["data"]._actions
                         if a.dest == "variant")
-    assert tuple(variant_flag.choices) == data.VARIANTS
+    assert tuple(variant_flag.choices) == MOVIELENS_SIZES
 
 
 def test_25m_sized_set_trains_with_user_and_movie_features(tmp_path):
     """A few thousand half-star ratings in the 25m format: user features are constant, training works."""
-    from recsys import features, train
+    from recsys.data import features
+    from recsys.training import train
     from recsys.config import TrainConfig
 
     rng = np.random.default_rng(7)
@@ -350,7 +353,7 @@ def test_25m_sized_set_trains_with_user_and_movie_features(tmp_path):
         f'{m},"Film {m}, Part {m % 3} ({1950 + m})",'
         + ("(no genres listed)" if m % 10 == 0 else "|".join(genre_pool[i] for i in sorted({m % 6, (m * 7) % 6}))) + "\n"
         for m in range(1, n_movies + 1))
-    folder = fixtures.write(tmp_path / "ml-25m", {"ratings.csv": ratings, "movies.csv": catalog}, encoding="utf-8")
+    folder = movielens_files.write(tmp_path / "ml-25m", {"ratings.csv": ratings, "movies.csv": catalog}, encoding="utf-8")
     ds = data.load_grouplens(folder, "25m")
     assert len(ds.ratings) == n and len(ds.titles) == n_movies
     tables = features.user_tables(ds)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from recsys import distributed
+from recsys.training import distributed
 from recsys.config import KS
 from recsys.errors import UserError
 from tests.serve import free_port
@@ -129,7 +129,7 @@ def test_bad_strategy_settings_are_user_errors(monkeypatch, tiny_run):  # tiny_r
 def test_synthetic_data_is_movielens_like_and_reproducible():
     import numpy as np
 
-    from recsys import synthetic
+    from recsys.data import synthetic
 
     n = 200_000
     a, b, c = synthetic.generate(n, seed=3), synthetic.generate(n, seed=3), synthetic.generate(n, seed=4)
@@ -168,7 +168,8 @@ def pd_crosstab_max(users, labels):
 def test_sparse_seen_matrix_gives_the_same_ranks_as_a_dense_one(ml100k):
     import numpy as np
 
-    from recsys import evaluate, train
+    from recsys.evaluation import baselines, topk
+    from recsys.training import train
     from recsys.config import TUTORIAL
 
     p = train.prepare(ml100k, TUTORIAL)
@@ -177,16 +178,16 @@ def test_sparse_seen_matrix_gives_the_same_ranks_as_a_dense_one(ml100k):
     rng = np.random.default_rng(0)
     u = rng.normal(size=(len(ml100k.user_ids), 8)).astype(np.float32)
     m = rng.normal(size=(len(ml100k.titles), 8)).astype(np.float32)
-    plain, filtered = evaluate.ranks_both(u, m, p.test_users, p.test_movies, p.seen)
-    assert (filtered == evaluate.ranks(u, m, p.test_users, p.test_movies, dense)).all()
-    assert (plain == evaluate.ranks(u, m, p.test_users, p.test_movies)).all()
+    plain, filtered = topk.ranks_both(u, m, p.test_users, p.test_movies, p.seen)
+    assert (filtered == topk.ranks(u, m, p.test_users, p.test_movies, dense)).all()
+    assert (plain == topk.ranks(u, m, p.test_users, p.test_movies)).all()
     assert (filtered <= plain).all() and (filtered < plain).any()
     # the popularity shortcut (one sort) equals ranking with the popularity vectors
-    scores = evaluate.popularity_scores(p.train_movies, len(ml100k.titles))[:, None]
+    scores = baselines.popularity_scores(p.train_movies, len(ml100k.titles))[:, None]
     ones = np.ones((len(ml100k.user_ids), 1))
-    by_ranks = {"test": evaluate.accuracy_at(evaluate.ranks(ones, scores, p.test_users, p.test_movies,
+    by_ranks = {"test": topk.accuracy_at(topk.ranks(ones, scores, p.test_users, p.test_movies,
                                                             dtype=np.float64)),
-                "test_filtered": evaluate.accuracy_at(evaluate.ranks(ones, scores, p.test_users, p.test_movies,
+                "test_filtered": topk.accuracy_at(topk.ranks(ones, scores, p.test_users, p.test_movies,
                                                                      dense, dtype=np.float64))}
     assert p.popularity == by_ranks
 

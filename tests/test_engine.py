@@ -6,12 +6,16 @@ import sys
 import numpy as np
 import pytest
 
-from recsys import bench, evaluate, index, runs, train
+from recsys.bench import speed as bench
+from recsys.evaluation import baselines, topk
+from recsys.serving import index
+from recsys.store import runs
+from recsys.training import train
 from recsys.config import KS, TUTORIAL, TrainConfig
 from recsys.errors import UserError
-from recsys.recommend import Recommender, side_by_side
+from tests.helpers import TINY
+from recsys.serving.recommend import Recommender, side_by_side
 
-TINY = TUTORIAL.with_(embedding_dim=8, epochs=1, batch_size=4096)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +43,7 @@ def test_evaluator_agrees_with_factorized_top_k(tutorial_run, ml100k):
     p = train.prepare(ml100k, tutorial_run.config)
     u, m = tutorial_run.vectors
     ref = bench.factorized_top_k(u, m, p.test_users, p.test_movies)
-    ours = evaluate.accuracy_at(evaluate.ranks(u, m, p.test_users, p.test_movies))
+    ours = topk.accuracy_at(topk.ranks(u, m, p.test_users, p.test_movies))
     for k in KS:
         assert abs(ref[f"top_{k}"] - ours[f"top_{k}"]) <= 0.002, (k, ref, ours)
     assert ours == tutorial_run.metrics["model"]["test"]
@@ -49,12 +53,12 @@ def test_ranks_on_a_hand_made_case():
     users = np.array([[1.0, 0.0], [0.0, 1.0]])
     movies = np.array([[3.0, 0.0], [2.0, 2.0], [0.0, 1.0], [1.0, 1.0]])
     # user 0 scores: 3, 2, 0, 1 ; user 1 scores: 0, 2, 1, 1
-    r = evaluate.ranks(users, movies, np.array([0, 0, 1, 1]), np.array([0, 3, 2, 3]))
+    r = topk.ranks(users, movies, np.array([0, 0, 1, 1]), np.array([0, 3, 2, 3]))
     assert r.tolist() == [0, 2, 1, 1]  # ties (user 1: movies 2 and 3 both score 1) are not "strictly higher"
     seen = np.zeros((2, 4), bool)
     seen[0, 0] = True  # user 0 already rated movie 0
-    assert evaluate.ranks(users, movies, np.array([0]), np.array([3]), seen).tolist() == [1]
-    assert evaluate.accuracy_at(np.array([0, 2, 1, 1]), ks=(1, 2)) == {"top_1": 0.25, "top_2": 0.75}
+    assert topk.ranks(users, movies, np.array([0]), np.array([3]), seen).tolist() == [1]
+    assert topk.accuracy_at(np.array([0, 2, 1, 1]), ks=(1, 2)) == {"top_1": 0.25, "top_2": 0.75}
 
 
 def test_popularity_baseline_against_a_direct_count(ml100k):
@@ -72,8 +76,8 @@ def test_popularity_baseline_against_a_direct_count(ml100k):
         u, m = p.test_users[i], p.test_movies[i]
         mine = [x for x in order if x == m or not p.seen[u, x]][:10]
         hits += m in mine
-    filtered = evaluate.accuracy_at(evaluate.ranks(np.ones((len(ml100k.user_ids), 1)),
-                                                   evaluate.popularity_scores(p.train_movies, len(counts))[:, None],
+    filtered = topk.accuracy_at(topk.ranks(np.ones((len(ml100k.user_ids), 1)),
+                                                   baselines.popularity_scores(p.train_movies, len(counts))[:, None],
                                                    p.test_users[sample], p.test_movies[sample], p.seen,
                                                    dtype=np.float64))
     assert filtered["top_10"] == pytest.approx(hits / len(sample))
@@ -115,7 +119,7 @@ def test_config_validation():
     with pytest.raises(UserError, match="optimizer"):
         TUTORIAL.with_(optimizer="sgd").validate()
     assert TrainConfig.from_dict(TUTORIAL.to_dict()) == TUTORIAL
-    from recsys import runs
+    from recsys.store import runs
 
     tag = "ml-100k/packaged"
     assert runs.run_id(TUTORIAL, tag) == runs.run_id(TrainConfig(), tag) != runs.run_id(TINY, tag)

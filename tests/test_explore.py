@@ -8,13 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from recsys import charts, cli, projection, runs, sweep
-from recsys import index as idx
+from recsys import cli
+from recsys.experiments import sweep
+from recsys.serving import index as idx
+from recsys.store import runs
+from recsys.ui import charts
+from recsys.ui import embedding_map as projection
 from recsys.errors import UserError
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.helpers import assert_clean, open_page
 AXES = {"embedding_dim": [8], "seed": [42, 606]}  # cell 1 = the tiny_run fixture, cell 2 = a new run (own seed)
 
 
@@ -134,22 +136,9 @@ def test_embedding_cli(tiny_run, tmp_path, capsys):
     assert cli.main(["embeddings", "--run", tiny_run.run_id, "--movie", "Star Warz"]) == 2
 
 
-def open_page(page: str, active: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    if active:
-        at.session_state["active_run"] = active
-    at.switch_page(page)
-    return at.run()
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
 def test_embeddings_page(tiny_run):
-    at = open_page("app_pages/embeddings.py", tiny_run.run_id)
-    assert_clean(at)
+    at = open_page("app_pages/embeddings.py", active=tiny_run.run_id)
+    assert_clean(at, errors=True)
     assert tiny_run.run_id in at.caption[0].value
     labels = [m.label for m in at.metric]
     assert "Variance kept by the 2 PCA axes" in labels and any("sharing a genre" in x for x in labels)
@@ -158,7 +147,7 @@ def test_embeddings_page(tiny_run):
     at.toggle(key="map_users").set_value(True).run()
     at.selectbox(key="map_user").set_value("42").run()
     at.selectbox(key="map_colour").set_value("Sci-Fi").run()
-    assert_clean(at)
+    assert_clean(at, errors=True)
     assert len(at.dataframe[0].value) == 5 and "User 42 rated" in " ".join(m.value for m in at.markdown)
     assert [b.label for b in at.button] == ["Build and check the SavedModel"]
 
@@ -166,11 +155,11 @@ def test_embeddings_page(tiny_run):
 def test_compare_page_sweep_and_delete(first_sweep, tiny_run):
     new_run = first_sweep.cells[1]["run_id"]
     at = open_page("app_pages/compare.py")
-    assert_clean(at)
+    assert_clean(at, errors=True)
     assert new_run in at.dataframe[0].value["run_id"].tolist()
     at.multiselect(key="compare_runs").set_value([tiny_run.run_id, new_run]).run()
     at.selectbox(key="compare_k").set_value(10).run()
-    assert_clean(at)
+    assert_clean(at, errors=True)
 
     # The sweep tab: the same grid as first_sweep, from the tiny run's settings: all reused.
     at.session_state["active_run"] = tiny_run.run_id
@@ -181,7 +170,7 @@ def test_compare_page_sweep_and_delete(first_sweep, tiny_run):
     at.multiselect(key="sweep_values2_seed").set_value([42]).run()
     assert "1 saved already (reused), 0 to train" in " ".join(m.value for m in at.markdown)
     at.button(key="sweep_go").click().run()
-    assert_clean(at)
+    assert_clean(at, errors=True)
     assert "0 trained, 1 reused" in " ".join(m.value for m in at.markdown)
     at.button(key="sweep_activate").click().run()  # the best cell becomes the sidebar's active run
     assert at.sidebar.selectbox[0].value == tiny_run.run_id
@@ -191,7 +180,7 @@ def test_compare_page_sweep_and_delete(first_sweep, tiny_run):
     assert at.button(key="delete_button").disabled
     at.checkbox(key=f"delete_sure_{new_run}").check().run()
     at.button(key="delete_button").click().run()
-    assert_clean(at)
+    assert_clean(at, errors=True)
     assert f"Deleted run {new_run}." in [s.value for s in at.success]
     assert new_run not in [r.run_id for r in runs.list_runs()]
     assert new_run not in at.dataframe[0].value["run_id"].tolist()

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from recsys import cli, export
+from recsys import cli
+from recsys.serving import export
 from recsys.errors import UserError
 
 
@@ -68,6 +69,6 @@ def test_export_mistakes(tiny_run, ml100k, tmp_path):
 
 
 def test_tied_scores_may_swap():
-    assert export._same(["a", "b", "c"], [3.0, 2.0, 2.0], ["a", "c", "b"], [3.0, 2.0, 2.0])
-    assert not export._same(["a", "b", "c"], [3.0, 2.0, 1.0], ["a", "c", "b"], [3.0, 2.0, 1.0])
-    assert not export._same(["a", "b"], [3.0, 2.0], ["a", "z"], [3.0, 2.0])
+    assert export.same_titles(["a", "b", "c"], [3.0, 2.0, 2.0], ["a", "c", "b"], [3.0, 2.0, 2.0])
+    assert not export.same_titles(["a", "b", "c"], [3.0, 2.0, 1.0], ["a", "c", "b"], [3.0, 2.0, 1.0])
+    assert not export.same_titles(["a", "b"], [3.0, 2.0], ["a", "z"], [3.0, 2.0])

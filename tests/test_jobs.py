@@ -1,7 +1,7 @@
 """The shared training queue: identical requests train once, a limit on concurrent trainings, cancel."""
 import threading
 
-from recsys import jobs, runs
+from recsys.store import jobs, runs
 from recsys.config import TUTORIAL
 
 TINY = TUTORIAL.with_(embedding_dim=8, epochs=1, batch_size=4096)

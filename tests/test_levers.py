@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from recsys import config as cfg
-from recsys import report, train
+from recsys.experiments import report
+from recsys.training import train
 from recsys.config import KS, TUTORIAL
+from tests.helpers import TINY
 
-TINY = TUTORIAL.with_(embedding_dim=8, epochs=1, batch_size=4096)
 
 LEVERS = {
     "popularity_correction": dict(popularity_correction=True),
@@ -90,7 +91,7 @@ def test_in_batch_softmax_equals_tfrs_retrieval(temperature, log_q, accidental):
     import tensorflow as tf
     import tensorflow_recommenders as tfrs
 
-    from recsys.model import InBatchSoftmax
+    from recsys.model.two_tower import InBatchSoftmax
 
     users, movies, ui, mi, prob = _batch()
     users, movies = tf.Variable(users), tf.Variable(movies)
@@ -112,7 +113,7 @@ def test_hard_negatives_match_tfrs():
     import tensorflow as tf
     import tensorflow_recommenders as tfrs
 
-    from recsys.model import InBatchSoftmax
+    from recsys.model.two_tower import InBatchSoftmax
 
     users, movies, ui, mi, _ = _batch(seed=1)
     a = InBatchSoftmax(num_hard_negatives=10)(users, movies, tf.constant(ui), tf.constant(mi))
@@ -137,11 +138,12 @@ def test_validation_epoch_choice_never_reads_the_test_split(ml100k):
     so training and the validation slice are identical; if choosing the epoch looked at
     test, a different test set could change the choice.
     """
+    from recsys import data
     from recsys.data import Dataset
 
     config = TINY.with_(epochs=3, optimizer="adam", learning_rate=0.01, validation_fraction=0.1,
                         popularity_correction=True)
-    test_rows = train.data_mod.split(ml100k, config.split, config.split_fraction, config.seed).test
+    test_rows = data.split(ml100k, config.split, config.split_fraction, config.seed).test
     ratings = ml100k.ratings.copy()
     col = ratings.columns.get_loc("movie_title")
     rng = np.random.default_rng(0)
@@ -199,7 +201,7 @@ def test_id_dropout_serves_the_id_at_its_training_weight(ml100k):
     """Classic dropout: a known user's id vector counts with weight 1 - p when serving, a stranger stays at zero."""
     import tensorflow as tf
 
-    from recsys.model import TwoTowerModel
+    from recsys.model.two_tower import TwoTowerModel
 
     config = TINY.with_(user_id_dropout=0.25, movie_bias=True)
     n_users, n_titles = len(ml100k.user_ids), len(ml100k.titles)
@@ -220,7 +222,7 @@ def test_user_history_is_the_mean_of_the_training_movies_leaving_out_the_row(ml1
     """Serving adds the mean of h over the user's training movies; training leaves the row's own movie out."""
     import tensorflow as tf
 
-    from recsys.model import TwoTowerModel
+    from recsys.model.two_tower import TwoTowerModel
 
     config = TINY.with_(user_history=True)
     p = train.prepare(ml100k, config)
@@ -247,7 +249,7 @@ def test_user_history_is_the_mean_of_the_training_movies_leaving_out_the_row(ml1
 
 
 def test_user_history_with_a_strategy_is_a_clear_error(ml100k):
-    from recsys import distributed
+    from recsys.training import distributed
     from recsys.errors import UserError
 
     with pytest.raises(UserError, match="user_history is not supported with --strategy"):

@@ -1,4 +1,4 @@
-"""Property-based tests of what a link can carry (recsys/params.py): whatever people type, a valid result.
+"""Property-based tests of what a link can carry (recsys/links.py): whatever people type, a valid result.
 
 Hypothesis generates query dicts of arbitrary strings (and of near-miss values: numbers out
 of range, floats, NaN, words) and checks that the parsers always return valid settings plus
@@ -10,7 +10,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recsys import params
+from recsys.ui import links
 from recsys.config import OPTIMIZERS, PRESETS, RANGES, SPLITS, TUTORIAL, TrainConfig
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -22,26 +22,26 @@ numbers = st.one_of(st.integers(-10**12, 10**12).map(str), st.floats(allow_nan=T
 words = st.sampled_from(["true", "false", "yes", "off", "maybe", "", " ", "adam", "ADAGRAD", "sgd", "random",
                          "temporal", "tutorial", "best", "Our best", "64,32", "0", "a,b", "2000", "64;;32"])
 value = st.one_of(st.text(max_size=30), numbers, words)
-train_keys = st.sampled_from(params.KEYS + ("preset", "variant", "unrelated"))
+train_keys = st.sampled_from(links.KEYS + ("preset", "variant", "unrelated"))
 train_query = st.dictionaries(st.one_of(train_keys, st.text(max_size=10)), value, max_size=12)
 
 
 @FAST
 @given(train_query)
 def test_any_train_link_gives_a_valid_config(query):
-    config, notices = params.config_from_query(query)
+    config, notices = links.config_from_query(query)
     assert isinstance(config, TrainConfig)
     assert config.validate() is config  # would raise if a value were out of range
     assert config.variant == TUTORIAL.variant  # the dataset is not a lever of the link
     assert all(isinstance(n, str) and n.startswith("URL parameter") for n in notices)
-    for name in params.KEYS:  # every value the link set but could not use is named in a notice
+    for name in links.KEYS:  # every value the link set but could not use is named in a notice
         if name in query and str(getattr(config, name)) != str(query[name]).strip():
             if name not in notices_mentioning(notices) and not equivalent(name, query[name], config):
                 raise AssertionError((name, query[name], getattr(config, name), notices))
 
 
 def notices_mentioning(notices) -> set:
-    return {name for name in params.KEYS + ("preset",) for n in notices if f"{name}=" in n}
+    return {name for name in links.KEYS + ("preset",) for n in notices if f"{name}=" in n}
 
 
 def equivalent(name, raw, config) -> bool:
@@ -49,12 +49,12 @@ def equivalent(name, raw, config) -> bool:
     raw = str(raw).strip()
     value = getattr(config, name)
     if isinstance(value, bool):
-        return raw.lower() in (params._TRUE if value else params._FALSE)
+        return raw.lower() in (links.TRUE if value else links.FALSE)
     if isinstance(value, str):
         return raw.lower() == value
     if isinstance(value, tuple):
         try:
-            return params.parse_layers(raw) == value
+            return links.parse_layers(raw) == value
         except Exception:
             return False
     try:
@@ -82,7 +82,7 @@ def valid_configs(draw):
         seed=draw(ints_in("seed")), popularity_correction=draw(st.booleans()),
         validation_fraction=draw(floats_in("validation_fraction")), l2=draw(floats_in("l2")),
         user_features=draw(st.booleans()), movie_features=draw(st.booleans()),
-        deep_layers=tuple(draw(st.lists(st.integers(1, params.MAX_LAYER), max_size=3))),
+        deep_layers=tuple(draw(st.lists(st.integers(1, links.MAX_LAYER), max_size=3))),
         remove_accidental_hits=draw(st.booleans()), temperature=draw(floats_in("temperature")),
         num_hard_negatives=draw(st.one_of(st.just(0), st.integers(1, min(batch_size - 1,
                                                                             RANGES["num_hard_negatives"][1])))),
@@ -94,9 +94,9 @@ def valid_configs(draw):
 @FAST
 @given(st.one_of(valid_configs(), st.sampled_from(list(PRESETS.values()))))
 def test_config_link_round_trip(config):
-    query = params.config_to_query(config)
+    query = links.config_to_query(config)
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in query.items())
-    assert params.config_from_query(query) == (config, [])
+    assert links.config_from_query(query) == (config, [])
 
 
 # ----------------------------------------------------------------------------- the Recommend page's link
@@ -104,7 +104,7 @@ def test_config_link_round_trip(config):
 USERS = [str(u) for u in range(1, 944)]
 TITLES = ["Star Wars (1977)", "Star Trek: First Contact (1996)", "Toy Story (1995)", "Alien (1979)",
           "Heat (1995)", "Heat (1995) "]  # a title with a trailing space: exact matches only
-rec_keys = st.sampled_from(params.RECOMMEND_KEYS + ("unrelated",))
+rec_keys = st.sampled_from(links.RECOMMEND_KEYS + ("unrelated",))
 rec_value = st.one_of(value, st.sampled_from(USERS[:5] + TITLES + ["user", "movie", "USER", "star wars", "0", "944"]))
 rec_query = st.dictionaries(st.one_of(rec_keys, st.text(max_size=8)), st.one_of(rec_value, st.lists(rec_value)),
                             max_size=8)
@@ -113,13 +113,13 @@ rec_query = st.dictionaries(st.one_of(rec_keys, st.text(max_size=8)), st.one_of(
 @FAST
 @given(rec_query)
 def test_any_recommend_link_gives_valid_settings(query):
-    out, notices = params.recommend_from_query(query, USERS, TITLES)
-    assert out["mode"] in params.RECOMMEND_MODES
+    out, notices = links.recommend_from_query(query, USERS, TITLES)
+    assert out["mode"] in links.RECOMMEND_MODES
     assert out["user_id"] in USERS and out["movie_title"] in TITLES
-    lo, hi = params.K_RANGE
+    lo, hi = links.K_RANGE
     assert isinstance(out["k"], int) and lo <= out["k"] <= hi
     assert isinstance(out["exclude_seen"], bool)
-    mentioned = {name for name in params.RECOMMEND_KEYS for n in notices if f"URL parameter {name}=" in n}
+    mentioned = {name for name in links.RECOMMEND_KEYS for n in notices if f"URL parameter {name}=" in n}
     assert len(mentioned) == len(notices)  # one notice per bad parameter, naming it
     q = {k: (v[-1] if isinstance(v, list) and v else v) for k, v in query.items()}
     if "user_id" in q and str(q["user_id"]).strip() != out["user_id"]:
@@ -129,11 +129,11 @@ def test_any_recommend_link_gives_valid_settings(query):
 
 
 @FAST
-@given(st.fixed_dictionaries({"mode": st.sampled_from(params.RECOMMEND_MODES), "user_id": st.sampled_from(USERS),
-                              "movie_title": st.sampled_from(TITLES), "k": st.integers(*params.K_RANGE),
+@given(st.fixed_dictionaries({"mode": st.sampled_from(links.RECOMMEND_MODES), "user_id": st.sampled_from(USERS),
+                              "movie_title": st.sampled_from(TITLES), "k": st.integers(*links.K_RANGE),
                               "exclude_seen": st.booleans()}))
 def test_recommend_link_round_trip(settings_):
-    out, notices = params.recommend_from_query(params.recommend_to_query(settings_), USERS, TITLES)
+    out, notices = links.recommend_from_query(links.recommend_to_query(settings_), USERS, TITLES)
     assert notices == []
     keys = ("mode", "k") + (("user_id", "exclude_seen") if settings_["mode"] == "user" else ("movie_title",))
     assert {k: out[k] for k in keys} == {k: settings_[k] for k in keys}
@@ -141,7 +141,7 @@ def test_recommend_link_round_trip(settings_):
 
 def test_recommend_link_messages():
     """The notices a person reads: what was wrong, what is shown instead."""
-    out, notices = params.recommend_from_query(
+    out, notices = links.recommend_from_query(
         {"mode": "film", "user_id": "9999", "k": "1e9", "movie_title": "star war", "exclude_seen": "maybe"},
         USERS, TITLES)
     assert out == {"mode": "user", "user_id": "42", "movie_title": "Star Wars (1977)", "k": 50, "exclude_seen": True}
@@ -151,6 +151,6 @@ def test_recommend_link_messages():
     assert "k=1e9 is out of range [1, 50]; using 50" in text
     assert "movie_title='star war' is not a movie of this dataset" in text and "Did you mean 'Star Wars (1977)'" in text
     assert "exclude_seen='maybe' is not true/false; using true" in text
-    out, notices = params.recommend_from_query({"k": "abc", "movie_title": "toy story (1995)"}, USERS, TITLES)
+    out, notices = links.recommend_from_query({"k": "abc", "movie_title": "toy story (1995)"}, USERS, TITLES)
     assert (out["k"], out["movie_title"]) == (10, "Toy Story (1995)")  # case-insensitive exact title is fine
     assert notices == ["URL parameter k='abc' is not a number; using 10."]

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from recsys import cli, data, formats
+from recsys import cli, data
+from recsys.data import formats
 from recsys.errors import UserError
-from tests import fixtures
+from tests import movielens_files
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FILE_SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -52,7 +53,7 @@ def _n_lines(text: str) -> int:
 def test_read_table_parses_or_names_file_and_line(text, sep, ncols, header, numeric):
     columns = [f"c{i}" for i in range(ncols)]
     try:
-        frame = formats._read_table(text, "some/file", sep, columns, header_lines=header, numeric=numeric)
+        frame = formats.read_table(text, "some/file", sep, columns, header_lines=header, numeric=numeric)
     except UserError as e:
         _check_error(e, "some/file", _n_lines(text))
         return
@@ -75,7 +76,7 @@ def test_read_table_round_trips_clean_fields(rows):
     """Fields without separators or line breaks come back exactly as written."""
     rows = [tuple(re.sub(r"[\t\r\n]", "", f) for f in r) for r in rows]
     text = "\n".join("\t".join(r) for r in rows) + "\n"
-    frame = formats._read_table(text, "x", "\t", ["a", "b", "c"])
+    frame = formats.read_table(text, "x", "\t", ["a", "b", "c"])
     assert [tuple(r) for r in frame.itertuples(index=False)] == rows
 
 
@@ -132,11 +133,11 @@ def _check_schema(parts) -> None:
 
 
 PARSERS = {
-    "100k": (formats.parse_100k, [fixtures.ML100K[n] for n in ("u.data", "u.item", "u.user")],
+    "100k": (formats.parse_100k, [movielens_files.ML100K[n] for n in ("u.data", "u.item", "u.user")],
              ["ml-100k/u.data", "ml-100k/u.item", "ml-100k/u.user"]),
-    "1m": (formats.parse_1m, [fixtures.ML1M[n] for n in ("ratings.dat", "movies.dat", "users.dat")],
+    "1m": (formats.parse_1m, [movielens_files.ML1M[n] for n in ("ratings.dat", "movies.dat", "users.dat")],
            ["ml-1m/ratings.dat", "ml-1m/movies.dat", "ml-1m/users.dat"]),
-    "packaged": (formats.parse_packaged, [fixtures.PACKAGED[n] for n in ("inter", "item", "user")],
+    "packaged": (formats.parse_packaged, [movielens_files.PACKAGED[n] for n in ("inter", "item", "user")],
                  [f"{formats.PACKAGED_WHEEL}:ml-100k.{n}" for n in ("inter", "item", "user")]),
 }
 
@@ -183,9 +184,9 @@ def test_random_text_parses_or_names_file_and_line(kind, garbage, which):
 @given(draw=st.data(), which=st.sampled_from(["u.data", "u.item", "u.user"]))
 def test_grouplens_folder_loads_or_explains(tmp_path_factory, draw, which):
     """Through the whole loader (join of the three files, vocabularies): a Dataset or a UserError."""
-    files = dict(fixtures.ML100K)
+    files = dict(movielens_files.ML100K)
     files[which] = _mutate(draw.draw, files[which])
-    folder = fixtures.write(tmp_path_factory.mktemp("gl"), files, encoding="utf-8")  # read back as latin-1
+    folder = movielens_files.write(tmp_path_factory.mktemp("gl"), files, encoding="utf-8")  # read back as latin-1
     try:
         ds = data.load_grouplens(folder)
     except UserError as e:
@@ -200,13 +201,13 @@ def test_grouplens_folder_loads_or_explains(tmp_path_factory, draw, which):
 
 def test_paths_that_are_not_movielens(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
-    other = fixtures.write(tmp_path / "other", {"notes.txt": "hello\n", "data.csv": "a,b\n1,2\n"})
+    other = movielens_files.write(tmp_path / "other", {"notes.txt": "hello\n", "data.csv": "a,b\n1,2\n"})
     zipped = tmp_path / "photos.zip"
     with zipfile.ZipFile(zipped, "w") as z:
         z.writestr("cat.jpg", b"\xff\xd8\xff")
     text_file = tmp_path / "ratings.csv"
     text_file.write_text("user,movie\n")
-    binary = fixtures.write(tmp_path / "binary", {"u.data": "", "u.item": "", "u.user": ""})
+    binary = movielens_files.write(tmp_path / "binary", {"u.data": "", "u.item": "", "u.user": ""})
     (binary / "u.data").write_bytes(bytes(range(256)) * 4)
     cases = {
         tmp_path / "nowhere": "no such file or folder",
@@ -222,13 +223,13 @@ def test_paths_that_are_not_movielens(tmp_path, capsys):
         assert cli.main(["data", "--path", str(path)]) == 2  # --path alone means: these files
         err = capsys.readouterr().err
         assert err.startswith("error: ") and expect in err and err.count("\n") == 1, err
-    ml1m = fixtures.write(tmp_path / "ml-1m", fixtures.ML1M)
+    ml1m = movielens_files.write(tmp_path / "ml-1m", movielens_files.ML1M)
     with pytest.raises(UserError, match="holds ml-1m files; ask for --variant 1m"):
         data.load_grouplens(ml1m)
 
 
 def test_ml1m_from_a_path(tmp_path, capsys):
-    folder = fixtures.write(tmp_path / "ml-1m", fixtures.ML1M)
+    folder = movielens_files.write(tmp_path / "ml-1m", movielens_files.ML1M)
     assert cli.main(["data", "--path", str(folder), "--variant", "1m", "--json", "--fraction", "0.5"]) == 0
     out = capsys.readouterr().out
     assert '"source": "grouplens"' in out and '"ratings": 4' in out and '"users": 2' in out

@@ -1,0 +1,186 @@
+"""Everything the app keeps in memory, in one place: Streamlit's caches, shared by all sessions.
+
+Streamlit serves every browser session from one process, so what is cached here is cached
+once for the whole server, and each cached function computes a key once even when many
+sessions ask at the same moment (Streamlit holds a lock per key). Two kinds:
+
+- ``st.cache_resource(max_entries=N)``: one shared object per key (a dataset, a saved run
+  with its vectors, an index, the training queue), never copied. Full means the least
+  recently used entry goes first (its store is an LRU cache; checked in tests/test_app.py).
+  These objects are read, never changed, by the pages.
+- ``st.cache_data``: values copied out to each caller (frames, coordinates), safe to change.
+
+Keys carry what makes an entry stale: a run is keyed by its id *and* the stamp of its files,
+the run list by the stamp of the runs folder, so a run deleted or trained meanwhile is never
+served from memory. Reading never writes: a listing deletes nothing (leftovers of killed
+writers are swept when a run is saved or deleted, ``recsys/store/runs.py``).
+
+The backend below (``recsys/``) keeps only two process-wide memos of its own, for the CLI
+and the training worker: the loaded dataset (``train.load_dataset``) and the arrays of a
+split (``train.prepare``); both are small LRU caches.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from recsys import data
+from recsys.config import TrainConfig
+from recsys.paths import runs_dir
+from recsys.store import jobs, runs
+from recsys.training import train
+
+RUNS_IN_MEMORY = 32          # loaded runs (with their vectors) kept by the server
+RECOMMENDERS_IN_MEMORY = 8   # (run, ScaNN setting) pairs of BruteForce + ScaNN indexes
+SCANN_BUILDS = 4             # ANN-lab indexes: at 1M candidates each holds ~150 MB
+LATENCY_QUERIES = 200        # ANN lab: queries timed one at a time
+
+
+# ----------------------------------------------------------------------------- data
+
+
+@st.cache_resource(show_spinner="Loading MovieLens…", max_entries=4)
+def dataset(variant: str = "100k") -> data.Dataset:
+    """A MovieLens dataset (the auto source: parsed cache first), loaded once per server."""
+    return data.load(variant=variant)
+
+
+def dataset_or_problem(variant: str) -> tuple:
+    """``(dataset, None)``, or ``(None, why it cannot be loaded)``: a page asks without a traceback.
+
+    A failure is remembered for half a minute (``_problem``), so a page rerun does not try every
+    source again; once the files are there, the next try loads them.
+    """
+    problem = _problem(variant)
+    return (None, problem) if problem else (dataset(variant), None)
+
+
+@st.cache_data(show_spinner=False, ttl=30, max_entries=8)
+def _problem(variant: str) -> str | None:
+    from recsys.errors import UserError
+
+    try:
+        dataset(variant)
+    except UserError as e:
+        return str(e)
+    return None
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def popularity(variant: str, split: str, split_fraction: float, seed: int, validation_fraction: float) -> dict:
+    """The popularity baseline's metrics on one split (the dashed lines of the Train page's chart)."""
+    config = TrainConfig(variant=variant, split=split, split_fraction=split_fraction, seed=seed,
+                               validation_fraction=validation_fraction)
+    return train.prepare(dataset(variant), config).popularity
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def saved_runs() -> list:
+    """Every saved run, newest first; parsed again only when the runs folder changed."""
+    return _listing(runs.folder_stamp(runs_dir()))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _listing(stamp: tuple) -> list:
+    return runs.list_runs(Path(stamp[0]))
+
+
+def run(run_id: str) -> runs.Run:
+    """A saved run, its vectors read once for the whole server; ``UserError`` if it is gone or damaged."""
+    path = runs.path_of(run_id)  # UserError if there is none; a deleted or replaced run is never served from memory
+    return _run(path.name, runs.file_stamp(path))
+
+
+@st.cache_resource(show_spinner=False, max_entries=RUNS_IN_MEMORY)
+def _run(run_id: str, stamp: tuple) -> runs.Run:
+    return runs.load(run_id)
+
+
+@st.cache_resource(show_spinner=False, max_entries=RECOMMENDERS_IN_MEMORY)
+def recommender(run_id: str, scann_params=None):
+    """A run's BruteForce + ScaNN indexes, built once per (run, ScaNN setting)."""
+    from recsys.serving.recommend import Recommender
+
+    r = run(run_id)
+    return Recommender(r, dataset(r.config.variant), scann_params)
+
+
+# ----------------------------------------------------------------------------- training
+
+
+@st.cache_resource(show_spinner=False)
+def job_queue() -> jobs.JobQueue:
+    """The server's one training queue (``$RECSYS_MAX_TRAININGS`` trainings at a time, default 1)."""
+    return jobs.JobQueue()
+
+
+# ----------------------------------------------------------------------------- ANN lab
+
+
+# The ANN lab's code loads TensorFlow and ScaNN: imported when the lab first needs it, not at start-up.
+
+
+@st.cache_resource(show_spinner="Building the catalog…", max_entries=3)
+def catalog(run_id: str, kind: str, size: int):
+    from recsys.bench import catalogs
+
+    users, movies = run(run_id).vectors
+    return catalogs.make(kind, size, movie_vectors=movies, user_vectors=users, seed=0)
+
+
+@st.cache_resource(show_spinner="Measuring brute force…", max_entries=4)
+def workload(run_id: str, kind: str, size: int, k: int, n_queries: int):
+    """Queries, their exact answers and both brute forces measured, for one catalog and k (``ann.Workload``)."""
+    from recsys.bench import ann
+
+    return ann.prepare(catalog(run_id, kind, size), k, n_queries, LATENCY_QUERIES)
+
+
+def scann_index(run_id: str, kind: str, size: int, params, k: int):
+    """A ScaNN index of one catalog, shared by every session and by the sweep, per build setting.
+
+    Only the build-time settings make an index: how many leaves are searched and how many
+    candidates re-scored are chosen per query. An index built to re-score serves any number
+    of re-scored candidates, so whether it re-scores is part of the key, not the number
+    (arguments named ``_x`` are not part of a Streamlit cache key).
+    """
+    return _scann_index(run_id, kind, size, k, params.num_leaves, params.dimensions_per_block,
+                        params.anisotropic_threshold, params.training_iterations, params.num_reordering_candidates > 0,
+                        _params=params)
+
+
+@st.cache_resource(show_spinner="Building ScaNN…", max_entries=SCANN_BUILDS)
+def _scann_index(run_id, kind, size, k, leaves, dims_per_block, threshold, iterations, rescores, _params):
+    from dataclasses import replace
+
+    from recsys.bench import ann
+
+    params = replace(_params, num_reordering_candidates=max(_params.num_reordering_candidates, k) if rescores else 0)
+    return ann.ScannIndex(catalog(run_id, kind, size).vectors, params, k, keep_layer=False)
+
+
+# ----------------------------------------------------------------------------- embedding map
+
+
+@st.cache_data(show_spinner="Projecting the vectors to 2-D…", max_entries=16)
+def coordinates(run_id: str, method: str, with_users: bool) -> dict:
+    """The run's vectors projected to 2-D (per run, method and whether users are included)."""
+    from recsys.ui import embedding_map
+
+    users, movies = run(run_id).vectors
+    return embedding_map.project(movies, users if with_users else None, method)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def genre_agreement(run_id: str, k: int = 10) -> dict:
+    """How often a movie's nearest neighbours share a genre with it (``embedding_map.genre_agreement``)."""
+    from recsys.ui import embedding_map
+
+    r = run(run_id)
+    ds = dataset(r.config.variant)
+    table = embedding_map.movie_table(ds)
+    genres = ds.title_genres.reindex(ds.titles).fillna("").tolist()
+    return embedding_map.genre_agreement(r.vectors[1], genres, k, 20, table["ratings"].to_numpy())

@@ -1,0 +1,124 @@
+"""What every page shares: the sidebar's active run, messages, and this session's place in the training queue.
+
+What the server keeps in memory is ``app_pages/cache.py``; what one user picked lives in
+``st.session_state`` (keys named here). Training goes through the server's one queue
+(``recsys.store.jobs``): identical settings train once, one training at a time by default,
+the others wait their turn.
+"""
+from __future__ import annotations
+
+import uuid
+
+import streamlit as st
+
+from app_pages import cache
+from recsys.errors import UserError
+from recsys.store import jobs, runs
+
+RUN_KEY = "active_run"
+PENDING_RUN_KEY = "_pending_active_run"  # set by a page; the sidebar selects it on the next run
+WATCHER_KEY = "_watcher_id"              # this session's id in the training queue
+TRAIN_PAGE = "app_pages/train.py"
+
+
+def sidebar() -> None:
+    """The active run: newest first, labelled by config and test top-100."""
+    with st.sidebar:
+        st.subheader("Active run")
+        try:
+            items = cache.saved_runs()
+        except UserError as e:  # e.g. the runs folder cannot be created
+            st.error(str(e), icon="⚠️")
+            st.session_state.pop(RUN_KEY, None)
+            return
+        if not items:
+            st.info("No trained run yet.")
+            st.page_link(TRAIN_PAGE, label="Train one", icon="🏋️")
+            st.session_state.pop(RUN_KEY, None)
+            return
+        ids = [r.run_id for r in items]
+        labels = {r.run_id: r.label() for r in items}
+        pending = st.session_state.pop(PENDING_RUN_KEY, None)
+        if pending in ids:
+            st.session_state[RUN_KEY] = pending
+        if st.session_state.get(RUN_KEY) not in ids:
+            st.session_state[RUN_KEY] = ids[0]
+        st.selectbox("Run", ids, key=RUN_KEY, format_func=lambda i: labels[i], label_visibility="collapsed")
+        st.caption(f"`{st.session_state[RUN_KEY]}` · {labels[st.session_state[RUN_KEY]]}")
+
+
+def active_run():
+    """The selected saved run, or None (after telling the user to train one)."""
+    rid = st.session_state.get(RUN_KEY)
+    if rid is None:
+        st.info("No trained run yet: train one on the Train page first.")
+        st.page_link(TRAIN_PAGE, label="Go to Train", icon="🏋️")
+        return None
+    try:
+        return cache.run(rid)
+    except UserError as e:
+        st.error(str(e))
+        return None
+
+
+def require_run_and_data():
+    """``(run, ds)`` for a page that needs the active run and its dataset; else a message and ``st.stop()``."""
+    run = active_run()
+    if run is None:
+        st.stop()
+    try:
+        ds = cache.dataset(run.config.variant)
+        run.vectors_for(ds)  # a run trained on other data is a message here, not a crash further down
+    except UserError as e:
+        show_error(e)
+        st.stop()
+    return run, ds
+
+
+def show_error(e: Exception) -> None:
+    st.error(str(e), icon="⚠️")
+
+
+def set_active_run(run_id: str) -> None:
+    """Make ``run_id`` the sidebar's active run from the next script run on (call ``st.rerun()``).
+
+    The sidebar's selectbox has already been drawn in this run, so its value cannot be
+    changed now; the sidebar picks this up before drawing it next time.
+    """
+    st.session_state[PENDING_RUN_KEY] = run_id
+
+
+def watcher_id() -> str:
+    """This browser session's id in the training queue (a random id kept in its session state)."""
+    if WATCHER_KEY not in st.session_state:
+        st.session_state[WATCHER_KEY] = uuid.uuid4().hex
+    return st.session_state[WATCHER_KEY]
+
+
+def submit(config, ds) -> jobs.Job:
+    """Queue ``config`` for training (or join the same config already queued, or load it if saved)."""
+    return cache.job_queue().submit(config, ds, watcher=watcher_id())
+
+
+def cancel(job: jobs.Job) -> None:
+    """This session stops waiting for ``job``; the job is cancelled if no other session waits for it."""
+    cache.job_queue().cancel(job, watcher_id())
+
+
+def train_or_load(config, ds, callback=None, on_wait=None) -> tuple[runs.Run, bool]:
+    """``(run, reused)``, waiting here while the server's queue trains ``config`` (a sweep's cells).
+
+    A config another session is training is joined (trained once, both get the run), a new
+    one waits for its turn; ``callback`` gets the progress, ``on_wait(ahead, seconds)`` is
+    called while queued. If this script run is interrupted (the user clicked elsewhere), this
+    session stops watching; the job goes on only if another session still watches it.
+    """
+    job = submit(config, ds)
+    done = False
+    try:
+        result = cache.job_queue().follow(job, callback, on_wait)
+        done = True
+        return result
+    finally:
+        if not done:
+            cancel(job)

@@ -1,0 +1,172 @@
+"""``python -m recsys bench train | eval | ann | scale``: our path against the reference, in one run.
+
+``train``/``eval`` are ``recsys/bench/speed.py``, ``ann`` is ``recsys/bench/ann.py`` (its code,
+and TensorFlow with it, loads only when it runs), ``scale`` is ``recsys/bench/scale.py``, one
+size per fresh process so that each size's peak memory is its own.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+from recsys.bench import catalogs
+from recsys.cli.output import Parser, emit, progress
+from recsys.errors import UserError
+
+
+def register(sub) -> None:
+    b = sub.add_parser("bench", help="benchmarks: train | eval | ann | scale")
+    bs = b.add_subparsers(dest="bench", required=True, parser_class=Parser)
+    for name, fn in (("train", run_train), ("eval", run_eval)):
+        q = bs.add_parser(name)
+        q.add_argument("--json", action="store_true")
+        q.set_defaults(fn=fn)
+    register_ann(bs)
+    register_scale(bs)
+
+
+# --------------------------------------------------------------------------- train, eval
+
+
+def run_train(a) -> int:
+    from recsys.bench import speed
+
+    out = speed.bench_train()
+    emit(out, a.json, f"tutorial code: {out['tutorial']['seconds']:6.2f} s   test top-100 {out['tutorial']['top_100']:.4f}\n"
+                      f"ours:          {out['ours']['seconds']:6.2f} s   test top-100 {out['ours']['top_100']:.4f}\n"
+                      f"ratio (ours / tutorial): {out['ratio']:.3f}  (target <= 0.5)")
+    return 0
+
+
+def run_eval(a) -> int:
+    from recsys.bench import speed
+
+    out = speed.bench_eval()
+    emit(out, a.json, f"FactorizedTopK: {out['factorized_top_k_seconds']:.3f} s\nours:           "
+                      f"{out['ours_seconds']:.3f} s\nspeedup: {out['speedup']:.1f}x (target >= 10)\n"
+                      f"largest difference at any K: {out['max_abs_diff']:.5f}")
+    return 0
+
+
+# --------------------------------------------------------------------------- ann
+
+
+SCANN_FLAGS = ("num_leaves", "num_leaves_to_search", "num_reordering_candidates", "dimensions_per_block",
+               "anisotropic_threshold")
+
+
+def register_ann(bs) -> None:
+    p = bs.add_parser("ann", help="ScaNN vs brute force: recall@k, latency, QPS, build time, memory")
+    p.add_argument("--catalog", choices=catalogs.KINDS, default="scaled",
+                   help="trained: a run's movie vectors; scaled: those plus noisy copies (TFRS tutorial); "
+                        "gaussian: random vectors (the hard case)")
+    p.add_argument("--catalog-size", type=int, help="number of candidates (scaled, gaussian)")
+    p.add_argument("--dim", type=int, help="vector dimension (default: the run's, else 32)")
+    p.add_argument("--run", help="saved run whose vectors to use (default: the tutorial preset at --dim)")
+    p.add_argument("--queries", type=int, default=500, help="queries for recall and batched QPS")
+    p.add_argument("--latency-queries", type=int, default=200, help="of those, how many to time one at a time")
+    p.add_argument("--tfrs-layer-queries", type=int, default=20,
+                   help="queries to time through the TFRS ScaNN layer itself (0: skip)")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num-leaves", type=int)
+    p.add_argument("--num-leaves-to-search", type=int)
+    p.add_argument("--num-reordering-candidates", type=int)
+    p.add_argument("--dimensions-per-block", type=int)
+    p.add_argument("--anisotropic-threshold", type=float)
+    p.add_argument("--sweep", action="store_true", help="run a grid of ScaNN settings and print the frontier")
+    p.add_argument("--sweep-leaves", type=lambda s: [int(x) for x in s.split(",") if x],
+                   help="with --sweep: the num_leaves values to build (comma-separated)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=run_ann)
+
+
+def scann_params_from(a, n: int):
+    """The default ScaNN settings for ``n`` candidates, with the flags given applied.
+
+    A new ``--num-leaves`` without ``--num-leaves-to-search`` keeps the searched share of leaves.
+    """
+    from recsys.serving import index as idx
+
+    base = idx.default_scann_params(n)
+    changes = {name: getattr(a, name) for name in SCANN_FLAGS if getattr(a, name) is not None}
+    if "num_leaves" in changes and "num_leaves_to_search" not in changes:
+        changes["num_leaves_to_search"] = max(1, round(base.num_leaves_to_search * changes["num_leaves"] / base.num_leaves))
+    return replace(base, **changes)
+
+
+def run_ann(a) -> int:
+    from recsys.bench import ann
+    from recsys.store import runs
+
+    note = None if a.json else progress(False)
+    run_ = runs.load(a.run) if a.run else None
+    dim = a.dim if a.dim is not None else (run_.vectors[1].shape[1] if run_ is not None else 32)
+    catalog = ann.catalog_for(a.catalog, a.catalog_size, dim, run_, a.seed, note)
+    params = scann_params_from(a, catalog.size)
+    if a.sweep:
+        k = ann.check_k(a.k, catalog.size)
+        prep = ann.prepare(catalog, k, a.queries, a.latency_queries, tfrs_bruteforce=False, seed=a.seed, progress=note)
+        builds, searches = ann.default_grid(catalog.size, k, params.validate(catalog.size, k))
+        if a.sweep_leaves:
+            builds = [replace(params, num_leaves=x, num_leaves_to_search=min(x, params.num_leaves_to_search))
+                      for x in a.sweep_leaves]
+        frame = ann.sweep(prep, builds, searches, a.latency_queries,
+                          None if a.json else lambda d, t, m: print(f"[{d}/{t}] {m}", file=sys.stderr, flush=True))
+        cols = ["num_leaves", "num_leaves_to_search", "num_reordering_candidates", "recall", "latency_ms_mean", "qps"]
+        text = (frame[frame["frontier"]][cols].sort_values("recall").to_string(index=False, float_format="%.4g") +
+                f"\nbrute force (numpy): {prep.brute['bruteforce_matmul']['latency_ms_mean']:.3f} ms/query")
+        emit({"catalog_size": catalog.size, "dim": catalog.dim, "k": k,
+              "bruteforce_matmul": prep.brute["bruteforce_matmul"], "sweep": frame.to_dict(orient="records")},
+             a.json, text)
+        return 0
+    out = ann.bench(catalog, params, a.k, a.queries, a.latency_queries, a.tfrs_layer_queries, a.seed, note)
+    emit({key: out[key] for key in ann.JSON_KEYS}, a.json, ann.text_report(out))
+    return 0
+
+
+# --------------------------------------------------------------------------- scale
+
+
+def register_scale(bs) -> None:
+    p = bs.add_parser("scale", help="cost per dataset size on synthetic MovieLens-like data (1e6 .. 2.5e7)")
+    p.add_argument("--interactions", default="1e6,1e7", help="comma-separated sizes, e.g. 1e6,1e7,2.5e7")
+    p.add_argument("--embedding-dim", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=8192)
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic data")
+    p.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)  # one process for all sizes
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=run_scale)
+
+
+def run_scale(a) -> int:
+    from recsys import config as cfg
+    from recsys.bench import scale
+
+    sizes = scale.parse_sizes(a.interactions)
+    config = cfg.TUTORIAL.with_(embedding_dim=a.embedding_dim, batch_size=a.batch_size, epochs=1).validate()
+    if a.in_process:
+        rows = [scale.measure(n, config, a.seed) for n in sizes]
+    else:
+        rows = []
+        for n in sizes:
+            rows.append(scale_in_child(n, a))
+            if not a.json:
+                print(f"{n:,} interactions done", file=sys.stderr)
+    emit(rows, a.json, scale.markdown_table(rows))
+    return 0
+
+
+def scale_in_child(n: int, a) -> dict:
+    """Run one size in a fresh process, so its peak memory is its own."""
+    cmd = [sys.executable, "-m", "recsys", "bench", "scale", "--interactions", str(n), "--in-process", "--json",
+           "--embedding-dim", str(a.embedding_dim), "--batch-size", str(a.batch_size), "--seed", str(a.seed)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        why = "killed (out of memory?)" if proc.returncode < 0 else last
+        raise UserError(f"bench scale at {n:,} interactions failed: {why}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])[0]

@@ -1,0 +1,75 @@
+"""What every command shares: one-line errors, ``--json`` output, a terminal progress bar.
+
+Mistakes a user can make print one line on stderr and exit with status 2 (``Parser.error``
+raises ``UserError``, which ``recsys.cli.main`` prints); ``--json`` prints one JSON object
+(or list) on stdout, numpy values included.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from recsys.config import KS
+from recsys.errors import UserError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line and exit 2, not a usage dump."""
+
+    def error(self, message):
+        raise UserError(f"{self.prog}: {message}")
+
+
+def emit(obj, as_json: bool, text: str = "") -> None:
+    """Print ``obj`` as JSON, or ``text`` for people."""
+    if as_json:
+        print(json.dumps(obj, default=jsonable))
+    else:
+        print(text)
+
+
+def jsonable(o):
+    """``json.dumps``' fallback: numpy scalars and arrays as Python values, anything else as text."""
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def progress(quiet: bool):
+    """``print`` to stderr for progress lines, or nothing when ``quiet``."""
+    return (lambda message: None) if quiet else (lambda message: print(message, file=sys.stderr, flush=True))
+
+
+class TrainingBar:
+    """Terminal progress for training (a ``train.Callback``): one line, rewritten per batch, on stderr."""
+
+    def __init__(self, epochs: int, quiet: bool):
+        self.epochs, self.quiet = epochs, quiet
+
+    def on_batch(self, epoch, step, steps, loss):
+        if not self.quiet:
+            done = int(30 * step / steps)
+            sys.stderr.write(f"\repoch {epoch}/{self.epochs} [{'#' * done}{'.' * (30 - done)}] "
+                             f"{step}/{steps} loss {loss:,.0f}   ")
+            sys.stderr.flush()
+
+    def on_epoch(self, record):
+        if not self.quiet:
+            sys.stderr.write(f"\repoch {record['epoch']}/{self.epochs} loss {record['loss']:,.0f} "
+                             f"test top-100 {record['test']['top_100']:.4f} ({record['seconds']:.1f} s)\n")
+
+
+def metrics_table(metrics: dict) -> str:
+    """A run's top-K, model and popularity, both metric variants, as aligned text."""
+    rows = [f"{'':24}" + "".join(f"{'top-' + str(k):>9}" for k in KS)]
+    for who in ("model", "popularity"):
+        for candidates in ("test", "test_filtered"):
+            vals = metrics[who][candidates]
+            label = f"{who} {'(seen removed)' if candidates == 'test_filtered' else '(all)'}"
+            rows.append(f"{label:24}" + "".join(f"{vals[f'top_{k}']:9.4f}" for k in KS))
+    return "\n".join(rows)

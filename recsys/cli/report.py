@@ -1,0 +1,51 @@
+"""``python -m recsys report``: the tutorial vs our best vs popularity on both splits, as Markdown."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from recsys.cli.output import emit, progress
+from recsys.errors import UserError
+
+
+def register(sub) -> None:
+    r = sub.add_parser("report", help="tutorial vs our best vs popularity on both splits, as Markdown")
+    r.add_argument("--seeds", type=int, default=3, help="number of seeds (42, 43, ...)")
+    r.add_argument("--out", help="write the Markdown here (default: print it)")
+    r.add_argument("--ladder", action=argparse.BooleanOptionalAction, default=True,
+                   help="also train the step-by-step ladder from the tutorial to our best (seed 42)")
+    r.add_argument("--explain", action="store_true", help="only print why the tutorial loses to popularity")
+    r.add_argument("--quiet", action="store_true")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(fn=run)
+
+
+def run(a) -> int:
+    from recsys.experiments import report
+
+    if not 1 <= a.seeds <= 10:
+        raise UserError(f"--seeds must be between 1 and 10, got {a.seeds}")
+    if a.explain:  # only the "why", with its numbers: no training
+        f = report.facts()
+        emit({"facts": f, "markdown": report.explain(f)}, a.json, report.explain(f))
+        return 0
+    note = progress(a.quiet)
+    command = "python -m recsys report" + (f" --seeds {a.seeds}" if a.seeds != 3 else "") + \
+        (f" --out {a.out}" if a.out else "") + (" --no-ladder" if not a.ladder else "")
+    rows = report.collect(a.seeds, progress=note)
+    summary = report.summarize(rows)
+    text = report.to_markdown(summary, command, note="Timings were taken on a shared 2-core machine under load.")
+    ladder_rows = report.collect_ladder(progress=note) if a.ladder else []
+    if ladder_rows:
+        text += "\n" + report.ladder_markdown(ladder_rows)
+    text += "\n" + report.explain(report.facts())
+    if a.json:
+        emit({"rows": rows, "summary": summary, "ladder": ladder_rows}, True)
+    if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(text)
+        if not a.json:
+            print(f"wrote {a.out}")
+    elif not a.json:
+        print(text)
+    return 0

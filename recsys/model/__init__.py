@@ -1,0 +1,1 @@
+"""What is learned: the two towers and the in-batch softmax loss (``two_tower``)."""

@@ -1,0 +1,351 @@
+"""Saved training runs under ``$RECSYS_HOME/runs/<run_id>/``.
+
+A run directory holds ``run.json`` (config, per-epoch history, final metrics of the model
+and the popularity baseline, timings, library versions), ``vectors.npz`` (every user's and
+every movie's vector: all that serving and evaluation need) and ``weights/`` (the Keras
+checkpoint). It is written to a hidden temporary folder and renamed into place, so a run
+is either complete or absent, whatever kills the process.
+
+The run id is a hash of the config and the dataset, so asking for the same settings and
+seed again finds the earlier run instead of retraining.
+
+Listing is defensive: a folder that is not a complete run (damaged, foreign, copied under
+another name) is skipped with a warning. Reading never changes the folder: hidden leftovers
+of killed processes older than an hour are removed when a run is saved or deleted (see
+``recsys/atomic.py``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import re
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from recsys import atomic
+from recsys.config import TrainConfig
+from recsys.errors import UserError
+from recsys.paths import runs_dir
+
+log = logging.getLogger(__name__)
+FORMAT = 1
+
+
+def run_id(config: TrainConfig, data_tag: str, strategy: str = "") -> str:
+    """Hash of (config incl. seed, dataset): equal settings on equal data share an id.
+
+    ``strategy`` (e.g. ``"mirrored x2"``, see distributed.py) is part of the hash when set:
+    replicas see fewer in-batch negatives, so it is a different training.
+    """
+    key = {"config": config.identity(), "data": data_tag}
+    if strategy:
+        key["strategy"] = strategy
+    if config.user_id_dropout:  # serving scales the id by 1 - p (model.py); runs saved before did not: other ids
+        key["id_dropout"] = "scaled when serving"
+    blob = json.dumps(key, sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def data_tag(ds) -> str:
+    return f"ml-{ds.variant}/{ds.source}"
+
+
+@dataclass
+class Run:
+    """A saved run: what the pages and the CLI show and serve from."""
+
+    run_id: str
+    config: TrainConfig
+    history: list
+    metrics: dict
+    seconds: float
+    best_epoch: int
+    created: float
+    data: str
+    path: Path
+    versions: dict
+    strategy: str = ""
+
+    _vectors: tuple | None = None
+
+    @property
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(user_vectors [U, d], movie_vectors [C, d]), read on first use."""
+        if self._vectors is None:
+            try:
+                with np.load(self.path / "vectors.npz") as z:
+                    self._vectors = (z["user_vectors"], z["movie_vectors"])
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+                raise UserError(f"run {self.run_id}: vectors.npz is damaged ({type(e).__name__}: {e})") from None
+        return self._vectors
+
+    def vectors_for(self, ds) -> tuple[np.ndarray, np.ndarray]:
+        """``vectors``, checked against ``ds``: one vector per user and per title of that dataset."""
+        users, movies = self.vectors
+        if len(movies) != len(ds.titles) or len(users) != len(ds.user_ids):
+            raise UserError(f"run {self.run_id} was trained on other data ({self.data})")
+        return users, movies
+
+    def label(self) -> str:
+        top = self.metrics["model"]["test"]["top_100"]
+        return f"{self.config.label()} · top-100 {top:.3f}"
+
+    def summary(self) -> dict:
+        out = {"run_id": self.run_id, "config": self.config.to_dict(), "metrics": self.metrics,
+               "seconds": self.seconds, "created": self.created, "data": self.data}
+        if self.strategy:
+            out["strategy"] = self.strategy
+        return out
+
+
+def _versions() -> dict:
+    """Library versions, from the installed packages' metadata (saving needs no TensorFlow)."""
+    from importlib import metadata
+
+    def version(name):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return {"python": platform.python_version(), "tensorflow": version("tensorflow"),
+            "tensorflow_recommenders": version("tensorflow-recommenders"), "numpy": np.__version__}
+
+
+def save(result, ds, root: Path | None = None) -> Run:
+    """Save a ``TrainResult`` atomically; returns the saved ``Run``.
+
+    Everything is written into a hidden ``.tmp-*`` folder, flushed, and renamed into place
+    in one step, so a kill at any moment leaves either the complete run or no run. If
+    another process saved the same run id meanwhile, its copy is kept and ours dropped.
+    """
+    root = Path(root or runs_dir())
+    strategy = getattr(result, "strategy", "") or ""
+    rid = run_id(result.config, data_tag(ds), strategy)
+    final = root / rid
+    meta = {
+        "format": FORMAT, "run_id": rid, "config": result.config.to_dict(), "history": result.history,
+        "metrics": result.metrics, "seconds": result.seconds, "best_epoch": result.best_epoch,
+        "created": time.time(), "data": data_tag(ds), "versions": _versions(),
+    }
+    if strategy:
+        meta["strategy"] = strategy
+    atomic.clean_leftovers(root)  # hidden folders of writers killed over an hour ago
+    with atomic.staging(root, prefix=f".tmp-{rid}-") as tmp:
+        np.savez(tmp / "vectors.npz", user_vectors=result.user_vectors, movie_vectors=result.movie_vectors)
+        if result.model is not None:
+            result.model.save_weights(str(tmp / "weights" / "ckpt"))
+        (tmp / "run.json").write_text(json.dumps(meta, indent=1))  # written last: its presence means done
+    try:
+        _put_in_place(tmp, final)
+    except BaseException:
+        atomic.discard(tmp)
+        raise
+    return load(rid, root)
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def path_of(rid: str, root: Path | None = None) -> Path:
+    """The folder of a saved run by id (or a unique id prefix), without reading it; ``UserError`` if none."""
+    root = Path(root or runs_dir())
+    rid = str(rid).strip()
+    if not _RUN_ID.fullmatch(rid):
+        raise UserError(f"{rid!r} is not a run id (see `python -m recsys runs`)")
+    path = root / rid
+    if not (path / "run.json").exists():
+        matches = [p for p in root.iterdir() if p.name.startswith(rid) and p.is_dir()
+                   and not p.name.startswith(".")] if root.exists() else []
+        if len(matches) != 1:
+            raise UserError(f"no saved run {rid!r} (see `python -m recsys runs`)")
+        path = matches[0]
+    return path
+
+
+def load(rid: str, root: Path | None = None) -> Run:
+    """Load a saved run by id (or a unique id prefix); ``UserError`` if there is none."""
+    return read_dir(path_of(rid, root))
+
+
+def file_stamp(path: Path) -> tuple:
+    """Size and time of a run folder's two files: another run saved under the same name changes it."""
+    try:
+        return tuple((f.st_mtime_ns, f.st_size, f.st_ino) for f in ((path / "run.json").stat(),
+                                                                     (path / "vectors.npz").stat()))
+    except OSError:
+        return ()
+
+
+def read_dir(path: Path) -> Run:
+    """Read one run folder, checking that it is complete: ``UserError`` says what is wrong.
+
+    Only run.json is parsed and the zip directory of vectors.npz read; the vectors
+    themselves are read on first use (``Run.vectors``).
+    """
+    try:
+        meta = json.loads((path / "run.json").read_text())
+        if not isinstance(meta, dict):
+            raise TypeError("run.json does not hold an object")
+        if meta["run_id"] != path.name:
+            raise ValueError(f"run.json belongs to run {meta['run_id']!r}, not to this folder")
+        for variant in ("test", "test_filtered"):
+            for who in ("model", "popularity"):
+                float(meta["metrics"][who][variant]["top_100"])
+        try:
+            with zipfile.ZipFile(path / "vectors.npz") as z:  # reads the zip's directory only
+                missing = {"user_vectors.npy", "movie_vectors.npy"} - set(z.namelist())
+        except (OSError, zipfile.BadZipFile) as e:
+            raise ValueError(f"vectors.npz is unreadable ({e})") from None
+        if missing:
+            raise KeyError(f"vectors.npz lacks {', '.join(sorted(missing))}")
+        config = TrainConfig.from_dict(meta["config"]).validate()
+        return Run(run_id=meta["run_id"], config=config, history=list(meta["history"]),
+                   metrics=meta["metrics"], seconds=float(meta["seconds"]), best_epoch=int(meta["best_epoch"]),
+                   created=float(meta["created"]), data=str(meta["data"]), path=path,
+                   versions=meta.get("versions", {}), strategy=str(meta.get("strategy", "")))
+    except UserError as e:
+        raise UserError(f"run {path.name} is damaged ({e})") from None
+    except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as e:
+        raise UserError(f"run {path.name} is damaged ({type(e).__name__}: {e})") from None
+
+
+def _put_in_place(tmp: Path, final: Path) -> None:
+    """Rename a finished run folder to its name; what to do when the name is taken."""
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        if not (final.exists() or final.is_symlink()):
+            raise
+        if _complete(final):
+            atomic.discard(tmp)  # the same config was saved meanwhile: keep the one already there
+        else:  # something foreign or damaged holds the name: keep it, aside, and put the run in place
+            aside = final.with_name(f".foreign-{final.name}-{time.time_ns()}")
+            log.warning("moved %s aside to %s: it is not a complete run and the new run needs its name",
+                        final, aside.name)
+            os.rename(final, aside)
+            os.rename(tmp, final)
+
+
+def _complete(path: Path) -> bool:
+    """Whether ``path`` is a complete, readable run folder."""
+    try:
+        read_dir(path)
+        return True
+    except UserError:
+        return False
+
+
+def find(config: TrainConfig, ds, root: Path | None = None, strategy: str = "") -> Run | None:
+    """The saved run with exactly these settings on this data, if any."""
+    root = Path(root or runs_dir())
+    path = root / run_id(config, data_tag(ds), strategy)
+    if not path.is_dir():
+        return None
+    try:
+        return read_dir(path)
+    except UserError as e:
+        log.warning("ignoring %s: %s", path, e)
+        return None
+
+
+def list_runs(root: Path | None = None) -> list[Run]:
+    """All complete runs, newest first; damaged or foreign folders are skipped with a warning.
+
+    Hidden folders are never runs: ``.tmp-*`` are being written (or were, by a killed
+    process: ``save`` removes those older than an hour) and ``.del-*`` are being deleted.
+    """
+    root = Path(root or runs_dir())
+    out = []
+    for p in root.iterdir() if root.exists() else []:
+        if p.name.startswith("."):
+            continue
+        if not p.is_dir():
+            log.warning("skipping %s: not a run folder", p)
+            continue
+        try:
+            out.append(read_dir(p))
+        except UserError as e:
+            log.warning("skipping %s: %s", p, e)
+    return sorted(out, key=lambda r: r.created, reverse=True)
+
+
+def delete(rid: str, root: Path | None = None) -> None:
+    run = load(rid, root)
+    atomic.discard(run.path)  # renamed away first: it disappears from listings at once
+    atomic.clean_leftovers(run.path.parent)
+
+
+def folder_stamp(root: Path | None = None) -> tuple:
+    """What the runs folder looks like now, cheaply: changes whenever a run is added or removed.
+
+    Saving and deleting rename entries of the folder, which changes its modification time;
+    a run's own files never change once it is in place. The app keys its listing on this.
+    """
+    root = Path(root or runs_dir())
+    try:
+        st = root.stat()
+    except OSError:
+        return (str(root), None)
+    return (str(root), st.st_mtime_ns, st.st_ino)
+
+
+def frame(items: list[Run], k: int = 100):
+    """Saved runs side by side (a pandas frame, one row per run): the Compare page's table.
+
+    Settings, test top-``k`` of the model for both metric variants (all candidates; movies
+    seen in training removed), the popularity baseline of the same split, training time, date.
+    """
+    import pandas as pd
+
+    rows = []
+    for r in items:
+        c, m = r.config, r.metrics
+        rows.append({
+            "run_id": r.run_id, "created": pd.Timestamp(r.created, unit="s"), "label": c.label(),
+            "embedding_dim": c.embedding_dim, "epochs": c.epochs, "optimizer": c.optimizer,
+            "learning_rate": c.learning_rate, "batch_size": c.batch_size, "split": c.split, "seed": c.seed,
+            f"top_{k}": m["model"]["test"][f"top_{k}"], f"top_{k}_seen_removed": m["model"]["test_filtered"][f"top_{k}"],
+            f"popularity_top_{k}": m["popularity"]["test"][f"top_{k}"],
+            f"popularity_top_{k}_seen_removed": m["popularity"]["test_filtered"][f"top_{k}"],
+            "best_epoch": r.best_epoch, "seconds": r.seconds,
+        })
+    return pd.DataFrame(rows)
+
+
+def train_or_load(config: TrainConfig, ds=None, callback=None, root: Path | None = None,
+                  strategy=None) -> tuple[Run, bool]:
+    """The saved run for this config if there is one (reused=True), else train and save it.
+
+    ``strategy``: a ``tf.distribute`` strategy (see distributed.py). With several workers
+    every worker must train (they run each step together), so nothing is reused; only the
+    chief saves into ``root``, the other workers into a throwaway folder, as TensorFlow's
+    multi-worker checkpointing does.
+    """
+    from recsys.training import train
+
+    config = config.validate()
+    ds = ds or train.load_dataset(config.variant)
+    tag = ""
+    if strategy is not None:
+        from recsys.training import distributed
+
+        tag = distributed.describe(strategy)
+        if distributed.is_multiworker(strategy):
+            result = train.fit(config, ds, callback, strategy=strategy)
+            if not distributed.is_chief(strategy):
+                root = Path(tempfile.mkdtemp(prefix="recsys-worker-"))
+            return save(result, ds, root), False
+    found = find(config, ds, root, tag)
+    if found is not None:
+        return found, True
+    result = train.fit(config, ds, callback, strategy=strategy)
+    return save(result, ds, root), False

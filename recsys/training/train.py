@@ -1,0 +1,208 @@
+"""``fit(config)``: train a two-tower model, evaluating on the test split after every epoch.
+
+Progress is reported through a small callback protocol that the Train page turns into a
+progress bar and a live chart, and the CLI into a terminal bar:
+
+    on_batch(epoch, step, steps, loss)   after every optimizer step
+    on_epoch(record)                     after every epoch, with loss and test metrics
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from recsys import data as data_mod
+from recsys.config import TrainConfig
+from recsys.errors import UserError
+from recsys.evaluation import baselines, topk
+
+
+class Callback:
+    """Receives training progress; override what you need (default: ignore)."""
+
+    def on_batch(self, epoch: int, step: int, steps: int, loss: float) -> None:
+        pass
+
+    def on_epoch(self, record: dict) -> None:
+        pass
+
+
+@dataclass
+class TrainingData:
+    """Integer arrays of one split, the seen-matrix and the popularity baseline: model-independent.
+
+    Built once per (dataset, split, fraction, seed, validation slice) and shared by every
+    run on them (a sweep, the report's seeds, the Train page's chart of the baseline).
+    """
+
+    ds: data_mod.Dataset
+    train_users: np.ndarray
+    train_movies: np.ndarray
+    fit_users: np.ndarray      # training rows actually fitted (train minus the validation slice)
+    fit_movies: np.ndarray
+    val_users: np.ndarray
+    val_movies: np.ndarray
+    test_users: np.ndarray
+    test_movies: np.ndarray
+    seen: object               # [U, C] sparse bool (topk.seen_matrix): movies each user rated in training
+    fit_seen: object
+    popularity: dict
+    candidate_probability: np.ndarray  # P(movie) among training rows, for log-Q correction
+
+
+@lru_cache(maxsize=4)
+def load_dataset(variant: str = "100k") -> data_mod.Dataset:
+    """The default dataset (auto source), loaded once per process (the CLI, a worker, the tests)."""
+    return data_mod.load(variant=variant)
+
+
+def prepare(ds: data_mod.Dataset, config: TrainConfig) -> TrainingData:
+    """The model-independent arrays ``config`` trains and is scored on (see ``TrainingData``)."""
+    return _prepared(ds, config.split, config.split_fraction, config.seed, config.validation_fraction)
+
+
+@lru_cache(maxsize=8)  # a Dataset hashes by identity: one entry per loaded dataset and split
+def _prepared(ds, split: str, split_fraction: float, seed: int, validation_fraction: float) -> TrainingData:
+    sp = data_mod.split(ds, split, split_fraction, seed)
+    users = ds.ratings["user_idx"].to_numpy()
+    movies = ds.ratings["title_idx"].to_numpy()
+    n_users, n_movies = len(ds.user_ids), len(ds.titles)
+    tr, te = sp.train, sp.test
+    n_val = int(round(len(tr) * validation_fraction))
+    fit, val = (tr[:len(tr) - n_val], tr[len(tr) - n_val:]) if n_val else (tr, tr[:0])
+    seen = topk.seen_matrix(n_users, n_movies, users[tr], movies[tr])
+    fit_seen = topk.seen_matrix(n_users, n_movies, users[fit], movies[fit]) if n_val else seen
+    counts = np.bincount(movies[fit], minlength=n_movies).astype(np.float64)
+    return TrainingData(
+        ds=ds, train_users=users[tr], train_movies=movies[tr], fit_users=users[fit], fit_movies=movies[fit],
+        val_users=users[val], val_movies=movies[val], test_users=users[te], test_movies=movies[te],
+        seen=seen, fit_seen=fit_seen,
+        popularity=baselines.popularity(movies[tr], users[te], movies[te], seen, n_movies),
+        candidate_probability=(counts / counts.sum()).astype(np.float32),
+    )
+
+
+@dataclass
+class TrainResult:
+    config: TrainConfig
+    user_vectors: np.ndarray
+    movie_vectors: np.ndarray
+    history: list
+    metrics: dict              # {"model": {"test", "test_filtered"}, "popularity": {...}}
+    seconds: float
+    best_epoch: int
+    model: object = field(default=None, repr=False)  # the Keras model (absent for loaded runs)
+    strategy: str = ""         # "" on one device, else e.g. "mirrored x2" (see distributed.py)
+
+
+def _optimizer(config: TrainConfig):
+    import tensorflow as tf
+
+    if config.optimizer == "adagrad":
+        return tf.keras.optimizers.Adagrad(config.learning_rate)
+    return tf.keras.optimizers.Adam(config.learning_rate)
+
+
+def validation_score(record: dict) -> float:
+    """What "best epoch" maximises: top-10 + top-100 on the validation slice, both variants.
+
+    Both variants, because they pull apart as a model memorises its training ratings: with
+    seen movies removed it keeps improving, while among all movies the user's own training
+    movies crowd the top of the list. Only validation numbers enter, never test ones.
+    """
+    return sum(record[key]["top_10"] + record[key]["top_100"] for key in ("validation", "validation_all"))
+
+
+def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callback | None = None,
+        strategy=None) -> TrainResult:
+    """Train ``config`` on ``ds`` (default: ML-100k) and evaluate after every epoch.
+
+    Reproducible: the seed fixes initial weights, the batch order of every epoch and the
+    split, and TensorFlow's op determinism is on, so the same config gives the same metrics.
+    ``strategy``: a ``tf.distribute`` strategy from ``distributed.make_strategy`` to train on
+    several devices or workers (each replica trains on a shard of every batch).
+    """
+    import tensorflow as tf
+
+    from recsys.data import features
+    from recsys.model.two_tower import TwoTowerModel
+
+    config = config.validate()
+    if strategy is not None and config.user_history:
+        raise UserError("user_history is not supported with --strategy yet: train it on one device")
+    ds = ds or load_dataset(config.variant)
+    callback = callback or Callback()
+    p = prepare(ds, config)
+    if len(p.fit_users) < config.batch_size:
+        raise UserError(f"batch_size {config.batch_size} is larger than the {len(p.fit_users)} training ratings")
+    n_users, n_movies = len(ds.user_ids), len(ds.titles)
+
+    started = time.perf_counter()
+    tf.keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = TwoTowerModel(
+            config, n_users, n_movies, candidate_probability=p.candidate_probability,
+            user_tables=features.user_tables(ds) if config.user_features else None,
+            movie_tables=features.movie_tables(ds) if config.movie_features else None,
+            history=p.fit_seen if config.user_history else None,
+        )
+        model.compile(optimizer=_optimizer(config))
+    if strategy is None:
+        spec = {"user_idx": tf.TensorSpec([None], tf.int32), "title_idx": tf.TensorSpec([None], tf.int32)}
+        train_step = tf.function(model.train_step, input_signature=[spec])
+    else:
+        from recsys.training import distributed
+
+        distributed.build(strategy, model, n_users, n_movies)
+        train_step = distributed.step_function(strategy, model)
+
+    rng = np.random.default_rng(config.seed)
+    n = len(p.fit_users)
+    steps = -(-n // config.batch_size)
+    history, best, best_score = [], None, -1.0
+    for epoch in range(1, config.epochs + 1):
+        order = rng.permutation(n)
+        total = 0.0
+        for step in range(steps):
+            rows = order[step * config.batch_size:(step + 1) * config.batch_size]
+            logs = train_step({"user_idx": p.fit_users[rows], "title_idx": p.fit_movies[rows]})
+            loss = float(logs["total_loss"])
+            if not np.isfinite(loss):
+                raise UserError(f"training diverged at epoch {epoch} (loss {loss}); lower the learning rate")
+            total += loss
+            callback.on_batch(epoch, step + 1, steps, loss)
+        users, movies = model.vectors(n_users, n_movies)
+        record = {"epoch": epoch, "loss": total / steps, "seconds": time.perf_counter() - started,
+                  **topk.evaluate(users, movies, p.test_users, p.test_movies, p.seen)}
+        if len(p.val_users):  # both variants, as on test: "validation" seen removed, "validation_all" not
+            val_all, val_filtered = topk.ranks_both(users, movies, p.val_users, p.val_movies, p.fit_seen)
+            record["validation"] = topk.accuracy_at(val_filtered)
+            record["validation_all"] = topk.accuracy_at(val_all)
+        history.append(record)
+        # With a validation slice, keep the epoch that is best on it (never look at test).
+        score = validation_score(record) if len(p.val_users) else epoch
+        if score > best_score:
+            best_score, best = score, (epoch, users, movies, record)
+        callback.on_epoch(record)
+
+    best_epoch, users, movies, record = best
+    return TrainResult(
+        config=config, user_vectors=users, movie_vectors=movies, history=history,
+        metrics={"model": {"test": record["test"], "test_filtered": record["test_filtered"]},
+                 "popularity": p.popularity},
+        seconds=time.perf_counter() - started, best_epoch=best_epoch, model=model,
+        strategy=_describe(strategy),
+    )
+
+
+def _describe(strategy) -> str:
+    if strategy is None:
+        return ""
+    from recsys.training import distributed
+
+    return distributed.describe(strategy)

@@ -1,0 +1,248 @@
+"""Altair charts the pages show, built from backend data (tests can inspect their specs)."""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from recsys.config import KS
+from recsys.evaluation.topk import CANDIDATES
+
+
+def rating_histogram(ds) -> alt.Chart:
+    """How many ratings of each star value (1-5)."""
+    counts = ds.ratings["user_rating"].value_counts().sort_index().rename_axis("stars").reset_index(name="ratings")
+    return alt.Chart(counts, title="Ratings by stars").mark_bar().encode(
+        x=alt.X("stars:O", title="stars"), y=alt.Y("ratings:Q", title="ratings"),
+        tooltip=["stars", "ratings"])
+
+
+def long_tail(ds) -> alt.Chart:
+    """Ratings per movie, movies sorted from most to least rated: the long tail."""
+    per_movie = ds.ratings.groupby("movie_title").size().sort_values(ascending=False)
+    frame = pd.DataFrame({"rank": np.arange(1, len(per_movie) + 1), "ratings": per_movie.to_numpy(),
+                          "movie_title": per_movie.index})
+    share = per_movie.cumsum() / per_movie.sum()
+    head = int((share < 0.5).sum()) + 1
+    base = alt.Chart(frame, title=f"The long tail: {head} of {len(frame)} titles get half of all ratings")
+    area = base.mark_area(opacity=0.6).encode(
+        x=alt.X("rank:Q", title="movies, most rated first"), y=alt.Y("ratings:Q", title="ratings per movie"),
+        tooltip=["rank", "movie_title", "ratings"])
+    rule = alt.Chart(pd.DataFrame({"rank": [head]})).mark_rule(strokeDash=[4, 4], color="gray").encode(x="rank:Q")
+    return area + rule
+
+
+def genre_counts(ds) -> alt.Chart:
+    """Ratings per genre (a movie counts once for each of its genres).
+
+    Counted per title (its genres, weighted by its number of ratings), not per rating:
+    1,664 short strings to split instead of 100,000 on every rerun of the Home page.
+    """
+    per_title = np.bincount(ds.ratings["title_idx"].to_numpy(), minlength=len(ds.titles))
+    genres = ds.title_genres.reindex(ds.titles).fillna("").str.split("|")
+    frame = pd.DataFrame({"genre": genres.to_numpy(), "ratings": per_title}).explode("genre")
+    counts = (frame[frame["genre"] != ""].groupby("genre", as_index=False)["ratings"].sum()
+              .sort_values("ratings", ascending=False, kind="stable"))
+    return alt.Chart(counts, title="Ratings per genre").mark_bar().encode(
+        x=alt.X("ratings:Q"), y=alt.Y("genre:N", sort="-x"), tooltip=["genre", "ratings"])
+
+
+def metric_frame(metrics: dict) -> pd.DataFrame:
+    """Long frame of final top-K: who (model/popularity), variant (all candidates/seen removed), K, accuracy."""
+    rows = []
+    for who, by_candidates in metrics.items():
+        for candidates, vals in by_candidates.items():
+            for k in KS:
+                rows.append({"who": who, "variant": CANDIDATES[candidates], "K": k, "accuracy": vals[f"top_{k}"]})
+    return pd.DataFrame(rows)
+
+
+def metric_table(metrics: dict) -> pd.DataFrame:
+    """Final top-K as a table: one row per (variant, model or popularity), one column per K."""
+    df = metric_frame(metrics)
+    df["variant"] = pd.Categorical(df["variant"], ["all candidates", "seen removed"])
+    t = df.pivot_table(index=["variant", "who"], columns="K", values="accuracy", observed=True).sort_index()
+    t.columns = [f"top-{k}" for k in t.columns]
+    return t.reset_index().astype({"variant": str})
+
+
+def topk_bars(metrics: dict) -> alt.Chart:
+    """Grouped bars: model vs popularity at each K, one panel per metric variant."""
+    df = metric_frame(metrics)
+    return alt.Chart(df).mark_bar().encode(
+        x=alt.X("who:N", title=None, axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("accuracy:Q", title="top-K accuracy"),
+        color=alt.Color("who:N", title=None, scale=alt.Scale(domain=["model", "popularity"],
+                                                             range=["#4c78a8", "#bbbbbb"])),
+        column=alt.Column("K:O", title="K"), row=alt.Row("variant:N", title=None),
+        tooltip=["who", "variant", "K", alt.Tooltip("accuracy:Q", format=".4f")],
+    ).properties(width=60, height=160)
+
+
+def history_frame(history: list, candidates: str = "test") -> pd.DataFrame:
+    rows = []
+    for rec in history:
+        for k in KS:
+            rows.append({"epoch": rec["epoch"], "K": f"top-{k}", "accuracy": rec[candidates][f"top_{k}"]})
+    return pd.DataFrame(rows)
+
+
+def training_curves(history: list, popularity: dict | None, epochs: int, candidates: str = "test",
+                    width: int | None = None) -> alt.VConcatChart:
+    """Loss per epoch, and test top-K per epoch with the popularity baseline as dashed lines.
+
+    ``width``: pixels of each panel (a stacked chart cannot stretch to its container).
+    """
+    x = alt.X("epoch:Q", scale=alt.Scale(domain=[1, max(epochs, 2)]), axis=alt.Axis(tickMinStep=1))
+    loss = alt.Chart(pd.DataFrame([{"epoch": r["epoch"], "loss": r["loss"]} for r in history]),
+                     title="Training loss").mark_line(point=True).encode(
+        x=x, y=alt.Y("loss:Q", scale=alt.Scale(zero=False)), tooltip=["epoch", alt.Tooltip("loss:Q", format=",.0f")]
+    ).properties(height=180)
+    hist = history_frame(history, candidates)
+    color = alt.Color("K:N", sort=[f"top-{k}" for k in KS], title=None)
+    lines = alt.Chart(hist, title="Test top-K accuracy per epoch (dashed: popularity baseline)").mark_line(
+        point=True).encode(x=x, y=alt.Y("accuracy:Q", scale=alt.Scale(type="symlog", constant=0.01)),
+                           color=color, tooltip=["epoch", "K", alt.Tooltip("accuracy:Q", format=".4f")])
+    layers = [lines]
+    if popularity:
+        base = pd.DataFrame([{"K": f"top-{k}", "accuracy": popularity[candidates][f"top_{k}"]} for k in KS])
+        layers.append(alt.Chart(base).mark_rule(strokeDash=[6, 4]).encode(
+            y="accuracy:Q", color=color, tooltip=["K", alt.Tooltip("accuracy:Q", format=".4f")]))
+    sized = {"width": width} if width else {}
+    return alt.vconcat(loss.properties(**sized), alt.layer(*layers).properties(height=260, **sized)).resolve_scale(
+        color="independent")
+
+
+# --------------------------------------------------------------------------- compare runs, sweeps, embedding map
+
+
+def runs_curves_frame(runs: list, k: int, candidates: str = "test") -> pd.DataFrame:
+    """Per-epoch test top-K of several runs (long: run, label, epoch, accuracy)."""
+    return pd.DataFrame([{"run": r.run_id, "label": r.config.label(), "epoch": rec["epoch"],
+                          "accuracy": rec[candidates][f"top_{k}"]} for r in runs for rec in r.history],
+                        columns=["run", "label", "epoch", "accuracy"])
+
+
+def _baselines(runs: list, k: int, candidates: str) -> pd.DataFrame:
+    """The popularity baseline of each distinct split among ``runs`` (one row per value)."""
+    rows = {}
+    for r in runs:
+        v = r.metrics["popularity"][candidates][f"top_{k}"]
+        rows.setdefault(round(v, 6), []).append(r.run_id)
+    return pd.DataFrame([{"accuracy": v, "baseline": f"popularity ({', '.join(ids)})"} for v, ids in rows.items()])
+
+
+def runs_curves(runs: list, k: int, candidates: str = "test") -> alt.LayerChart:
+    """Per-epoch test top-K of the selected runs on one chart; dashed: popularity baseline(s)."""
+    df = runs_curves_frame(runs, k, candidates)
+    lines = alt.Chart(df, title=f"Test top-{k} per epoch ({CANDIDATES[candidates]}; dashed: popularity)").mark_line(
+        point=True).encode(
+        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)), y=alt.Y("accuracy:Q", title=f"top-{k} accuracy"),
+        color=alt.Color("run:N", title="run"),
+        tooltip=["run", "label", "epoch", alt.Tooltip("accuracy:Q", format=".4f")])
+    rule = alt.Chart(_baselines(runs, k, candidates)).mark_rule(strokeDash=[6, 4], color="gray").encode(
+        y="accuracy:Q", tooltip=["baseline", alt.Tooltip("accuracy:Q", format=".4f")])
+    return alt.layer(lines, rule).properties(height=300)
+
+
+def runs_final_bars(runs: list, candidates: str = "test") -> alt.FacetChart:
+    """Final top-K of each run at every K (one panel per K); the black tick is the run's popularity baseline."""
+    rows = []
+    for r in runs:
+        for k in KS:
+            rows.append({"run": r.run_id, "label": r.config.label(), "K": f"top-{k}",
+                         "accuracy": r.metrics["model"][candidates][f"top_{k}"],
+                         "popularity": r.metrics["popularity"][candidates][f"top_{k}"]})
+    df = pd.DataFrame(rows)
+    base = alt.Chart().encode(x=alt.X("run:N", title=None, axis=alt.Axis(labels=False, ticks=False)))
+    bars = base.mark_bar().encode(
+        y=alt.Y("accuracy:Q", title="top-K accuracy"), color=alt.Color("run:N", title="run"),
+        tooltip=["run", "label", "K", alt.Tooltip("accuracy:Q", format=".4f"),
+                 alt.Tooltip("popularity:Q", format=".4f")])
+    ticks = base.mark_tick(color="black", thickness=2).encode(
+        y="popularity:Q", tooltip=["run", "K", alt.Tooltip("popularity:Q", title="popularity", format=".4f")])
+    return alt.layer(bars, ticks, data=df).properties(width=90, height=220).facet(
+        column=alt.Column("K:N", sort=[f"top-{k}" for k in KS], title=None),
+        title=f"Final test top-K ({CANDIDATES[candidates]}; black tick: popularity baseline)",
+    ).resolve_scale(y="independent")
+
+
+def sweep_heatmap(frame: pd.DataFrame, axes: list, k: int, candidates: str = "test") -> alt.LayerChart:
+    """Test top-K of every sweep cell as a heatmap; the best cell is outlined and starred.
+
+    ``frame``: ``SweepResult.frame(k, candidates)`` (columns: the axes, accuracy, popularity, run_id, reused).
+    """
+    df = frame.copy()
+    best = df["accuracy"].idxmax()
+    df["best"] = df.index == best
+    df["text"] = [f"{'★ ' if b else ''}{a:.4f}" for a, b in zip(df["accuracy"], df["best"])]
+    df["beats_popularity"] = df["accuracy"] > df["popularity"]
+    lo, hi = df["accuracy"].min(), df["accuracy"].max()
+    # Text colour: red on the best cell, black on the light (high) end of viridis, white elsewhere.
+    df["ink"] = np.where(df["best"], "red", np.where(df["accuracy"] > lo + 0.55 * (hi - lo), "black", "white"))
+    x_name = axes[-1]
+    y_name = axes[0] if len(axes) == 2 else None
+    enc = {"x": alt.X(f"{x_name}:O", title=x_name.replace("_", " "), sort=sorted(df[x_name].unique().tolist()),
+                      axis=alt.Axis(labelAngle=0))}
+    if y_name:
+        enc["y"] = alt.Y(f"{y_name}:O", title=y_name.replace("_", " "), sort=sorted(df[y_name].unique().tolist()))
+    tooltip = [*axes, "run_id", alt.Tooltip("accuracy:Q", format=".4f", title=f"top-{k}"),
+               alt.Tooltip("popularity:Q", format=".4f"), "beats_popularity", "reused"]
+    pop = df["popularity"].unique()
+    title = (f"Test top-{k} ({CANDIDATES[candidates]}); ★ best" +
+             (f"; popularity baseline {pop[0]:.4f}" if len(pop) == 1 else ""))
+    base = alt.Chart(df, title=title).encode(**enc)
+    rect = base.mark_rect().encode(color=alt.Color("accuracy:Q", title=f"top-{k}", scale=alt.Scale(scheme="viridis")),
+                                   tooltip=tooltip)
+    outline = base.transform_filter("datum.best").mark_rect(fill=None, stroke="red", strokeWidth=3)
+    # One text layer per ink colour: a colour *encoding* here would share the heatmap's colour scale.
+    texts = [base.transform_filter(f"datum.ink == '{ink}'").mark_text(fontSize=13, color=ink).encode(
+        text="text:N", tooltip=tooltip) for ink in ("white", "black", "red")]
+    return alt.layer(rect, outline, *texts).properties(height=70 * (df[y_name].nunique() if y_name else 1) + 40)
+
+
+def embedding_map(movies: pd.DataFrame, users: pd.DataFrame | None = None, selected: int | None = None,
+                  neighbours: list | None = None, rated: pd.DataFrame | None = None, user_id: str | None = None,
+                  genre: str | None = None, title: str = "") -> alt.LayerChart:
+    """Movies as points (colour: first genre, or one genre highlighted; size: ratings), with optional layers.
+
+    ``movies``: ``embedding_map.movie_map`` (x, y, idx, title, genres, genre, ratings). ``users``:
+    ``embedding_map.user_map`` (grey crosses). ``selected``/``neighbours``: a movie and its
+    neighbours (outlined, labelled). ``rated`` (idx, user_rating) and ``user_id``: a user's
+    rated movies (black rings) and the user's own point.
+    """
+    tooltip = ["title", "genres", alt.Tooltip("ratings:Q", title="ratings"),
+               alt.Tooltip("mean_rating:Q", title="mean stars")]
+    size = alt.Size("ratings:Q", scale=alt.Scale(range=[8, 300]), legend=None)
+    xy = {"x": alt.X("x:Q", axis=None), "y": alt.Y("y:Q", axis=None)}
+    layers = []
+    if users is not None:
+        layers.append(alt.Chart(users).mark_point(shape="cross", color="#999999", size=18, opacity=0.35).encode(
+            **xy, tooltip=["user_id"]))
+    if genre:
+        df = movies.assign(has=movies["genres"].str.split(", ").apply(lambda g: genre in g))
+        color = alt.condition("datum.has", alt.value("#d62728"), alt.value("#cfcfcf"))
+        layers.append(alt.Chart(df).mark_circle(opacity=0.7).encode(
+            **xy, size=size, color=color, order=alt.Order("has:O"), tooltip=tooltip))
+    else:
+        layers.append(alt.Chart(movies).mark_circle(opacity=0.65).encode(
+            **xy, size=size, color=alt.Color("genre:N", title="first genre", scale=alt.Scale(scheme="category20")),
+            tooltip=tooltip))
+    if rated is not None and len(rated):
+        mine = movies.merge(rated[["idx", "user_rating"]], on="idx")
+        layers.append(alt.Chart(mine).mark_point(color="black", size=90, strokeWidth=1.5).encode(
+            **xy, tooltip=tooltip + [alt.Tooltip("user_rating:Q", title="user's stars")]))
+        if users is not None and user_id is not None:
+            me = users[users["user_id"] == str(user_id)]
+            layers.append(alt.Chart(me).mark_point(shape="diamond", filled=True, color="black", size=260).encode(
+                **xy, tooltip=["user_id"]))
+    if selected is not None:
+        nb = movies[movies["idx"].isin(neighbours or [])]
+        me = movies[movies["idx"] == selected]
+        layers.append(alt.Chart(nb).mark_point(color="#e41a1c", size=160, strokeWidth=2.5).encode(
+            **xy, tooltip=tooltip))
+        layers.append(alt.Chart(pd.concat([me, nb])).mark_text(align="left", dx=8, dy=-6, fontSize=11).encode(
+            **xy, text="title:N"))
+        layers.append(alt.Chart(me).mark_point(shape="diamond", filled=True, color="#e41a1c", size=350).encode(
+            **xy, tooltip=tooltip))
+    return alt.layer(*layers, title=title).properties(height=600).interactive()

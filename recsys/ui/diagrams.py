@@ -1,0 +1,63 @@
+"""Graphviz (DOT) diagrams that explain the model, drawn by the Home page.
+
+They are plain DOT text, so ``st.graphviz_chart`` renders them in the browser and a test
+can read them. The two-tower diagram follows a config: its embedding size, features,
+MLP layers and loss options appear in the boxes.
+"""
+from __future__ import annotations
+
+from recsys.config import TUTORIAL, TrainConfig
+
+_STYLE = ('graph [rankdir=LR, fontname="Helvetica", fontsize=11, bgcolor="transparent", nodesep=0.3, ranksep=0.35];\n'
+          'node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, color="#888888", '
+          'fillcolor="#f4f6fa"];\nedge [fontname="Helvetica", fontsize=10, color="#666666"];\n')
+
+
+def two_stage(n_movies: int = 1664, n_retrieved: int = 100, n_shown: int = 10) -> str:
+    """Retrieval then ranking: a cheap model narrows the catalog, a richer one orders the few left."""
+    return (
+        "digraph two_stage {\n" + _STYLE +
+        f'catalog [label="Catalog\\n{n_movies:,} movies", fillcolor="#e8e8e8"];\n'
+        'retrieval [label="Stage 1: retrieval\\ntwo-tower model + nearest-neighbour index\\n'
+        '(BruteForce or ScaNN)", fillcolor="#dbe8f6", color="#4c78a8"];\n'
+        f'candidates [label="~{n_retrieved} candidates", shape=note, fillcolor="#ffffff"];\n'
+        'ranking [label="Stage 2: ranking\\nricher model scores each candidate\\n(not built here)", '
+        'fillcolor="#f3f3f3", style="rounded,filled,dashed"];\n'
+        f'shown [label="Top {n_shown}\\nshown to the user", fillcolor="#e2f0d9", color="#54a24b"];\n'
+        'catalog -> retrieval -> candidates -> ranking -> shown;\n'
+        "}\n"
+    )
+
+
+def two_tower(config: TrainConfig = TUTORIAL) -> str:
+    """The two-tower model of ``config``: user tower, movie tower, dot product, in-batch softmax."""
+    d = config.embedding_dim
+    mlp = " → ".join(str(h) for h in config.deep_layers)
+    user_in = "user id" + ("\\n+ age, gender, occupation" if config.user_features else "")
+    movie_in = "movie title" + ("\\n+ genres, title words" if config.movie_features else "")
+    tower = f"embedding ({d})" + (f"\\n→ MLP {mlp}" if mlp else "")
+    loss = ["in-batch softmax:", f"each user's movie vs the other ~{config.batch_size - 1:,}",
+            "movies in the batch (negatives)"]
+    if config.popularity_correction:
+        loss.append("logits − log Q(movie)  (popularity correction)")
+    if config.temperature != 1.0:
+        loss.append(f"logits / {config.temperature:g}  (temperature)")
+    if config.num_hard_negatives:
+        loss.append(f"only the {config.num_hard_negatives} hardest negatives")
+    if config.remove_accidental_hits:
+        loss.append("accidental hits removed")
+    loss_text = "\\n".join(loss)
+    return (
+        "digraph two_tower {\n" + _STYLE +
+        f'uin [label="{user_in}", fillcolor="#ffffff"];\n'
+        f'utower [label="User tower\\n{tower}", fillcolor="#dbe8f6", color="#4c78a8"];\n'
+        f'uvec [label="user vector u\\n({d} numbers)", shape=ellipse, fillcolor="#dbe8f6"];\n'
+        f'min [label="{movie_in}", fillcolor="#ffffff"];\n'
+        f'mtower [label="Movie tower\\n{tower}", fillcolor="#fde4cf", color="#f58518"];\n'
+        f'mvec [label="movie vector m\\n({d} numbers)", shape=ellipse, fillcolor="#fde4cf"];\n'
+        'dot [label="score = u · m\\n(dot product)", shape=circle, fillcolor="#ffffff"];\n'
+        f'loss [label="{loss_text}", shape=note, fillcolor="#fff8dc"];\n'
+        "uin -> utower -> uvec -> dot;\nmin -> mtower -> mvec -> dot;\n"
+        'dot -> loss [label="training"];\n'
+        "}\n"
+    )
