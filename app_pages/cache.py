@@ -143,23 +143,18 @@ def scann_index(run_id: str, kind: str, size: int, params, k: int):
     """A ScaNN index of one catalog, shared by every session and by the sweep, per build setting.
 
     Only the build-time settings make an index: how many leaves are searched and how many
-    candidates re-scored are chosen per query. An index built to re-score serves any number
-    of re-scored candidates, so whether it re-scores is part of the key, not the number
-    (arguments named ``_x`` are not part of a Streamlit cache key).
+    candidates are re-scored are chosen per query (``ann.ScannIndex``), so they are not part
+    of the key (arguments named ``_x`` are not hashed by Streamlit).
     """
     return _scann_index(run_id, kind, size, k, params.num_leaves, params.dimensions_per_block,
-                        params.anisotropic_threshold, params.training_iterations, params.num_reordering_candidates > 0,
-                        _params=params)
+                        params.anisotropic_threshold, params.training_iterations, _params=params)
 
 
 @st.cache_resource(show_spinner="Building ScaNN…", max_entries=SCANN_BUILDS)
-def _scann_index(run_id, kind, size, k, leaves, dims_per_block, threshold, iterations, rescores, _params):
-    from dataclasses import replace
-
+def _scann_index(run_id, kind, size, k, leaves, dims_per_block, threshold, iterations, _params):
     from recsys.bench import ann
 
-    params = replace(_params, num_reordering_candidates=max(_params.num_reordering_candidates, k) if rescores else 0)
-    return ann.ScannIndex(catalog(run_id, kind, size).vectors, params, k, keep_layer=False)
+    return ann.ScannIndex(catalog(run_id, kind, size).vectors, _params, k, keep_layer=False)
 
 
 # ----------------------------------------------------------------------------- embedding map

@@ -1,4 +1,4 @@
-"""``python -m recsys ...``: see ``recsys/cli.py``."""
+"""``python -m recsys ...``: see ``recsys/cli/``."""
 import sys
 
 from .cli import main

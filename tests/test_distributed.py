@@ -5,7 +5,7 @@ Two logical CPU devices (``MirroredStrategy``) and two worker processes on local
 are compared with single-device training of the same config (the ``tiny_run`` fixture).
 
 Tolerance: 0.02 absolute at every top-K. With two replicas each row of a 4,096-row batch
-meets ~2,048 in-batch negatives instead of 4,096 (see recsys/distributed.py), so the
+meets ~2,048 in-batch negatives instead of 4,096 (see recsys/training/distributed.py), so the
 gradients, and the model, differ a little; how much a small change moves this config's
 metrics is its seed-to-seed spread, which over five seeds is 0.246-0.264 at top-100 and
 0.031-0.036 at top-10 (measured with ``train.fit``): 0.02 covers that spread and would

@@ -7,7 +7,7 @@ Three ways to find the top k of N candidate vectors for a query vector q (dot pr
 - ``bruteforce_tfrs``: TFRS's ``BruteForce`` layer: the same matrix product and
   ``tf.math.top_k``, plus the cost of calling a Keras layer eagerly per query.
 - ``scann``: TFRS's ``ScaNN`` layer builds the index (k-means tree + anisotropic
-  quantisation, see ``index.py``); queries then go to the ``scann`` library's own searcher
+  quantisation, see ``recsys/serving/index.py``); queries then go to the ``scann`` library's own searcher
   loaded from that same index (``ScannIndex.searcher``). The TFRS layer itself, called
   eagerly, re-creates its searcher from the serialized index (a ``tf.function`` call) on
   *every* query: a fixed cost of milliseconds, about as much as brute force on 100k
@@ -383,9 +383,8 @@ def default_grid(n: int, k: int = 10, base: idx.ScannParams | None = None) -> tu
 
 
 def build_index(prep: Workload, params: idx.ScannParams) -> ScannIndex:
-    """A ScaNN index over ``prep``'s catalog with ``params``' build settings (re-scoring at least k)."""
-    return ScannIndex(prep.catalog.vectors, replace(params, num_reordering_candidates=max(
-        params.num_reordering_candidates, prep.k)), prep.k, keep_layer=False)
+    """A ScaNN index over ``prep``'s catalog with ``params``' build settings (one build serves every search setting)."""
+    return ScannIndex(prep.catalog.vectors, params, prep.k, keep_layer=False)
 
 
 def sweep(prep: Workload, builds: list, searches: list, latency_queries: int = 100, callback=None, build=None):

@@ -42,13 +42,13 @@ FORMAT = 1
 def run_id(config: TrainConfig, data_tag: str, strategy: str = "") -> str:
     """Hash of (config incl. seed, dataset): equal settings on equal data share an id.
 
-    ``strategy`` (e.g. ``"mirrored x2"``, see distributed.py) is part of the hash when set:
+    ``strategy`` (e.g. ``"mirrored x2"``, see recsys/training/distributed.py) is part of the hash when set:
     replicas see fewer in-batch negatives, so it is a different training.
     """
     key = {"config": config.identity(), "data": data_tag}
     if strategy:
         key["strategy"] = strategy
-    if config.user_id_dropout:  # serving scales the id by 1 - p (model.py); runs saved before did not: other ids
+    if config.user_id_dropout:  # serving scales the id by 1 - p (model/two_tower.py); runs saved before did not: other ids
         key["id_dropout"] = "scaled when serving"
     blob = json.dumps(key, sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
@@ -325,7 +325,7 @@ def train_or_load(config: TrainConfig, ds=None, callback=None, root: Path | None
                   strategy=None) -> tuple[Run, bool]:
     """The saved run for this config if there is one (reused=True), else train and save it.
 
-    ``strategy``: a ``tf.distribute`` strategy (see distributed.py). With several workers
+    ``strategy``: a ``tf.distribute`` strategy (see recsys/training/distributed.py). With several workers
     every worker must train (they run each step together), so nothing is reused; only the
     chief saves into ``root``, the other workers into a throwaway folder, as TensorFlow's
     multi-worker checkpointing does.

@@ -96,7 +96,7 @@ class TrainResult:
     seconds: float
     best_epoch: int
     model: object = field(default=None, repr=False)  # the Keras model (absent for loaded runs)
-    strategy: str = ""         # "" on one device, else e.g. "mirrored x2" (see distributed.py)
+    strategy: str = ""         # "" on one device, else e.g. "mirrored x2" (see recsys/training/distributed.py)
 
 
 def _optimizer(config: TrainConfig):
