@@ -75,17 +75,31 @@ def popularity(variant: str, split: str, split_fraction: float, seed: int, valid
     return train.prepare(dataset(variant), config).popularity
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def item_to_item_baselines(variant: str, split: str, split_fraction: float, seed: int) -> dict:
+    """The popularity list's and item-kNN's held-out hit rates on one split (the item-to-item chart's references)."""
+    from recsys.evaluation import item_to_item
+
+    config = TrainConfig(variant=variant, split=split, split_fraction=split_fraction, seed=seed)
+    return item_to_item.held_out(train.prepare(dataset(variant), config))[1]
+
+
 # ----------------------------------------------------------------------------- runs
 
 
 def saved_runs() -> list:
-    """Every saved run, newest first; parsed again only when the runs folder changed."""
+    """Every saved retrieval run, newest first; parsed again only when the runs folder changed."""
     return _listing(runs.folder_stamp(runs_dir()))
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _listing(stamp: tuple) -> list:
-    return runs.list_runs(Path(stamp[0]))
+def saved_item_runs() -> list:
+    """Every saved item-to-item run, newest first."""
+    return _listing(runs.folder_stamp(runs_dir()), kind="item_to_item")
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _listing(stamp: tuple, kind: str = "retrieval") -> list:
+    return runs.list_runs(Path(stamp[0]), kind=kind)
 
 
 def run(run_id: str) -> runs.Run:
@@ -106,6 +120,39 @@ def recommender(run_id: str, scann_params=None):
 
     r = run(run_id)
     return Recommender(r, dataset(r.config.variant), scann_params)
+
+
+def item_runs_for(run_id: str) -> list:
+    """The item-to-item runs on a retrieval run's data and split, newest first (from the cached listing)."""
+    return runs.item_runs_for(run(run_id), among=saved_item_runs())
+
+
+@st.cache_resource(show_spinner=False, max_entries=RECOMMENDERS_IN_MEMORY)
+def similar_movies(item_run_id: str, scann_params=None):
+    """An item-to-item run's BruteForce + ScaNN indexes over its candidate tower (cosine)."""
+    from recsys.evaluation import item_to_item as i2i
+    from recsys.serving.recommend import SimilarMovies
+
+    r = run(item_run_id)
+    ds = dataset(r.config.variant)
+    return SimilarMovies(*i2i.item_space(*r.vectors_for(ds)), ds, scann_params)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def item_to_item_metrics(run_id: str) -> dict:
+    """A retrieval run's held-out item-to-item hit rates and the baselines' (computed for older runs)."""
+    r = run(run_id)
+    return runs.item_to_item_metrics(r, dataset(r.config.variant))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def itemknn_neighbours(run_id: str, title: str, k: int) -> list:
+    """Item-kNN's neighbours of ``title`` on a run's training ratings."""
+    from recsys.serving.recommend import itemknn_neighbours as neighbours
+
+    r = run(run_id)
+    ds = dataset(r.config.variant)
+    return neighbours(ds, train.prepare(ds, r.config), title, k)
 
 
 # ----------------------------------------------------------------------------- training
@@ -165,7 +212,8 @@ def coordinates(run_id: str, method: str, with_users: bool) -> dict:
     """The run's vectors projected to 2-D (per run, method and whether users are included)."""
     from recsys.ui import embedding_map
 
-    users, movies = run(run_id).vectors
+    r = run(run_id)
+    users, movies = embedding_map.spaces(*r.vectors, r.config.movie_bias)
     return embedding_map.project(movies, users if with_users else None, method)
 
 
@@ -178,4 +226,5 @@ def genre_agreement(run_id: str, k: int = 10) -> dict:
     ds = dataset(r.config.variant)
     table = embedding_map.movie_table(ds)
     genres = ds.title_genres.reindex(ds.titles).fillna("").tolist()
-    return embedding_map.genre_agreement(r.vectors[1], genres, k, 20, table["ratings"].to_numpy())
+    space = embedding_map.spaces(*r.vectors, r.config.movie_bias)[1]
+    return embedding_map.genre_agreement(space, genres, k, 20, table["ratings"].to_numpy())

@@ -14,11 +14,11 @@ FLASH = "compare_flash"
 
 def run_table(items, k: int) -> None:
     """All saved runs, sortable by clicking a column header."""
-    df = runs.frame(items, k)
+    df = runs.frame(items, k, {r.run_id: cache.item_to_item_metrics(r.run_id) for r in items})
     pct = lambda label, help=None: st.column_config.NumberColumn(label, format="%.4f", help=help)
     metrics = [f"top_{k}", f"top_{k}_seen_removed", f"popularity_top_{k}", f"popularity_top_{k}_seen_removed"]
-    order = ["run_id", *metrics, "embedding_dim", "epochs", "optimizer", "learning_rate", "batch_size", "split",
-             "seed", "best_epoch", "seconds", "created", "label"]
+    order = ["run_id", *metrics, "item_to_item_hit_10", "itemknn_hit_10", "embedding_dim", "epochs", "optimizer",
+             "learning_rate", "batch_size", "split", "seed", "best_epoch", "seconds", "created", "label"]
     st.dataframe(df, hide_index=True, width="stretch", column_order=order, column_config={
         "run_id": st.column_config.TextColumn("run"),
         "label": st.column_config.TextColumn("all settings"),
@@ -28,9 +28,28 @@ def run_table(items, k: int) -> None:
         f"top_{k}_seen_removed": pct(f"top-{k} (seen removed)", "Movies the user rated in training left out"),
         f"popularity_top_{k}": pct(f"popularity top-{k}", "The baseline: recommend the most rated movies"),
         f"popularity_top_{k}_seen_removed": pct(f"popularity top-{k} (seen removed)"),
+        "item_to_item_hit_10": pct("movies like this: hit@10", "Held-out item-to-item hit rate of the movie tower "
+                                   "(cosine): is the next movie a user rated among the 10 neighbours of the one "
+                                   "before?"),
+        "itemknn_hit_10": pct("item-kNN hit@10", "The same measure for item-kNN on this run's split"),
         "best_epoch": "best epoch",
         "seconds": st.column_config.NumberColumn("training", format="%.1f s"),
     })
+
+
+def item_run_table() -> None:
+    """The item-to-item runs, if any: their held-out hit rates beside item-kNN's and popularity's."""
+    items = cache.saved_item_runs()
+    if not items:
+        return
+    st.subheader("Item-to-item runs")
+    pct = lambda label: st.column_config.NumberColumn(label, format="%.4f")
+    st.dataframe(runs.item_frame(items), hide_index=True, width="stretch", column_config={
+        "run_id": st.column_config.TextColumn("run"), "label": st.column_config.TextColumn("all settings"),
+        "created": st.column_config.DatetimeColumn("trained", format="YYYY-MM-DD HH:mm"),
+        "hit_1": pct("hit@1"), "hit_10": pct("hit@10"), "hit_50": pct("hit@50"),
+        "itemknn_hit_10": pct("item-kNN hit@10"), "popularity_hit_10": pct("popularity hit@10"),
+        "best_epoch": "best epoch", "seconds": st.column_config.NumberColumn("training", format="%.1f s")})
 
 
 def delete_box(items) -> None:
@@ -155,7 +174,8 @@ def saved_runs_tab(items) -> None:
                             key="compare_variant", help="Seen movies removed: what a user would be shown.")
     st.caption(f"{len(items)} saved runs. Click a column header to sort.")
     run_table(items, k)
-    delete_box(items)
+    item_run_table()
+    delete_box(items + cache.saved_item_runs())
 
     st.subheader("Side by side")
     by_id = {r.run_id: r for r in items}

@@ -47,6 +47,7 @@ def main() -> None:
     st.title("🗺️ Embedding map")
     run, ds = common.require_run_and_data()
     user_vectors, movie_vectors = run.vectors
+    movie_space = em.spaces(user_vectors, movie_vectors, run.config.movie_bias)[1]
     st.caption(f"Active run `{run.run_id}` · {run.config.label()} · {len(ds.titles):,} movies, "
                f"{movie_vectors.shape[1]} dimensions")
 
@@ -60,7 +61,7 @@ def main() -> None:
     c = st.columns([3, 1, 2])
     titles = ds.titles.tolist()
     movie = c[0].selectbox("Movie", titles, index=titles.index(DEFAULT_MOVIE) if DEFAULT_MOVIE in titles else 0,
-                           key="map_movie", help="Its nearest neighbours (highest dot product) are outlined in red.")
+                           key="map_movie", help="Its nearest neighbours (highest cosine) are outlined in red.")
     k = c[1].slider("Neighbours", 1, 30, 10, key="map_k")
     user = None
     if show_users:
@@ -73,7 +74,7 @@ def main() -> None:
         movies = em.movie_map(ds, coords["movies"])
         users = em.user_map(ds, coords["users"]) if coords["users"] is not None else None
         m = titles.index(movie)
-        nb = em.neighbours(movie_vectors, m, k)
+        nb = em.neighbours(movie_space, m, k)
         rated = em.rated(ds, user) if user is not None else None
     except UserError as e:
         common.show_error(e)
@@ -100,13 +101,13 @@ def main() -> None:
 
     st.markdown(f"**Nearest neighbours of {movie}**")
     shown = nb.merge(movies[["idx", "title", "genres", "ratings"]], on="idx")
-    st.dataframe(shown, hide_index=True, width="stretch", column_order=["rank", "title", "genres", "score", "cosine",
-                                                                         "ratings"],
+    st.dataframe(shown, hide_index=True, width="stretch", column_order=["rank", "title", "genres", "cosine", "ratings"],
                  column_config={"rank": st.column_config.NumberColumn("#", width="small"),
                                 "title": st.column_config.TextColumn(width="large"),
-                                "score": st.column_config.NumberColumn("dot product", format="%.3f",
-                                                                       help="What retrieval ranks by"),
-                                "cosine": st.column_config.NumberColumn(format="%.3f", help="Angle only, length ignored")})
+                                "cosine": st.column_config.NumberColumn(format="%.3f", help=(
+                                    "The angle between the two movies' tower vectors (the folded popularity "
+                                    "bias left out): what 'movies like this' ranks by, on the Recommend page "
+                                    "too."))})
     if rated is not None:
         st.markdown(f"**User {user} rated {len(rated)} movies** (black rings on the map)")
         st.dataframe(rated.drop(columns="idx").sort_values("user_rating", ascending=False), hide_index=True,

@@ -4,10 +4,13 @@ A link opens a given query: ``?mode=user&user_id=42&k=10&exclude_seen=true`` or
 ``?mode=movie&movie_title=Star Wars (1977)&k=5``; a bad value gets a notice and the default
 (recsys/ui/links.py), and the URL follows the widgets, so a copied link opens the same query.
 """
+import pandas as pd
 import streamlit as st
 
 from app_pages import cache, common
+from recsys.config import ITEM_DEFAULT
 from recsys.errors import UserError
+from recsys.evaluation import item_to_item as i2i
 from recsys.serving import index as idx
 from recsys.serving.recommend import side_by_side
 from recsys.ui import links
@@ -150,8 +153,53 @@ def per_user(rec, ds, k: int, exclude_seen: bool) -> idx.Comparison:
     return rec.for_user(user_id, k, exclude_seen)
 
 
-def per_movie(rec, ds, k: int) -> idx.Comparison:
-    """The movie picker and its facts; the k movies most like it from both indexes."""
+def answer_table(col, rows: list, title: str, hit: float | None, note: str) -> None:
+    """One answer to "movies like this": its name, its held-out hit rate, the list."""
+    col.markdown(f"**{title}**" + (f" · hit rate @10 **{hit:.3f}**" if hit is not None else ""))
+    col.caption(note)
+    df = pd.DataFrame(rows, columns=["rank", "movie_title", "genres", "score"])
+    col.dataframe(df, hide_index=True, width="stretch", column_order=["rank", "movie_title", "score"],
+                  column_config={"rank": st.column_config.NumberColumn("#", width=36),
+                                 "movie_title": st.column_config.TextColumn("title"),
+                                 "score": st.column_config.NumberColumn("cosine", format="%.3f", width=64)})
+
+
+class ItemProgress:
+    """A progress bar for the item-to-item training started from this page (a ``train.Callback``)."""
+
+    def __init__(self, epochs: int):
+        self.epochs, self.bar = epochs, st.progress(0.0, text="Waiting for the server's training queue…")
+
+    def on_batch(self, epoch, step, steps, loss):
+        self.bar.progress(min(1.0, ((epoch - 1) * steps + step) / (self.epochs * steps)),
+                          text=f"Item-to-item model: epoch {epoch}/{self.epochs} · step {step}/{steps}")
+
+    def on_epoch(self, record):
+        pass
+
+
+def offer_item_run(run, ds) -> None:
+    """No item-to-item run on the active run's split: say how to get one, and offer to train it here."""
+    c = run.config
+    config = ITEM_DEFAULT.with_(variant=c.variant, split=c.split, split_fraction=c.split_fraction, seed=c.seed)
+    st.markdown("**Item-to-item model**")
+    st.info(f"No item-to-item run on this split yet ({c.split}, seed {c.seed}). Train one here (a few seconds), on "
+            "the Train page's *Item-to-item* tab, or with "
+            f"`python -m recsys train-item-to-item --split {c.split} --seed {c.seed}`.")
+    if st.button("Train one now", key="train_item_run", help=config.label()):
+        try:
+            common.train_or_load(config, ds, ItemProgress(config.epochs))
+        except UserError as e:
+            common.show_error(e)
+            return
+        st.rerun()
+
+
+def per_movie(run, rec, ds, k: int, params: idx.ScannParams) -> idx.Comparison:
+    """The movie picker and its facts; its k neighbours by three models side by side, each with its hit rate.
+
+    Returns the BruteForce/ScaNN comparison of the model picked below them.
+    """
     options = list(ds.titles)
     if st.session_state.get("movie_title") not in options:
         st.session_state["movie_title"] = DEFAULT_MOVIE if DEFAULT_MOVIE in options else options[0]
@@ -162,8 +210,31 @@ def per_movie(rec, ds, k: int) -> idx.Comparison:
     c[1].metric("Mean rating", f"{info['mean_rating']:.2f} ★")
     c[2].markdown(f"**Genres**  \n{info['genres'] or '—'}")
     st.subheader(f"Top {k} movies like {title}")
-    st.caption("Item-to-item: the movies whose movie-tower vectors score highest against this one's.")
-    return rec.for_movie(title, k)
+    hits = cache.item_to_item_metrics(run.run_id)
+    tower = rec.for_movie(title, k)
+    items = cache.item_runs_for(run.run_id)
+    item = cache.similar_movies(items[0].run_id, params).for_movie(title, k) if items else None
+    cols = st.columns(3)
+    answer_table(cols[0], tower.bruteforce, "Two-tower movie tower", hits["two_tower"]["hit_10"],
+                 f"Run `{run.run_id}`: the angle between the movie tower's vectors (the popularity bias left out).")
+    if item is not None:
+        answer_table(cols[1], item.bruteforce, "Item-to-item model",
+                     items[0].metrics["item_to_item"]["item_to_item"]["hit_10"],
+                     f"Run `{items[0].run_id}`: two towers trained on pairs of movies rated by one user.")
+    else:
+        with cols[1]:
+            offer_item_run(run, ds)
+    answer_table(cols[2], cache.itemknn_neighbours(run.run_id, title, k), "Item-kNN", hits["itemknn"]["hit_10"],
+                 "The classic baseline: the cosine between the two movies' sets of raters in training.")
+    st.caption(f"**Hit rate @10**: for each rating held out of training, is that movie among the 10 neighbours of "
+               f"the movie the same user rated just before it? Recommending the 10 most popular movies scores "
+               f"{hits['popularity']['hit_10']:.3f} ({hits['queries']:,} held-out ratings). "
+               + i2i.read_result(hits, "two_tower"))
+    if item is None:
+        return tower
+    which = st.radio("BruteForce vs ScaNN for", ["Two-tower movie tower", "Item-to-item model"], horizontal=True,
+                     key="movie_index_model")
+    return tower if which == "Two-tower movie tower" else item
 
 
 def main() -> None:
@@ -179,7 +250,7 @@ def main() -> None:
         if settings["mode"] == "user":
             comp = per_user(rec, ds, k, settings["exclude_seen"])
         else:
-            comp = per_movie(rec, ds, k)
+            comp = per_movie(run, rec, ds, k, params)
     except UserError as e:
         common.show_error(e)
         st.stop()

@@ -1,19 +1,23 @@
-"""Train: pick hyperparameters, watch the model learn, read its top-K against popularity.
+"""Train: pick hyperparameters, watch the model learn, read its result against the baselines.
 
-Every widget is drawn from the lever registry (``recsys.config.LEVERS``: label, help, range,
-widget), so a new lever appears here by itself. Moving a widget only changes the settings
-(and the URL, so a copied link opens the same configuration); the Train button queues the
-training on the server (or loads the saved run of a config trained before). While it
-trains, a fragment (``st.fragment(run_every=…)``) redraws the progress bar and the curves
-every half second; the rest of the page stays responsive, and Cancel stops waiting.
+Two models, one tab each: the two-tower retrieval model (user -> movie, top-K against
+popularity) and the item-to-item model (movie -> movie, held-out hit rate against item-kNN
+and popularity). Every widget is drawn from the lever registries (``recsys.config.LEVERS``,
+``ITEM_LEVERS``: label, help, range, widget), so a new lever appears here by itself. Moving a
+widget only changes the settings (and, for retrieval, the URL, so a copied link opens the
+same configuration); Train queues the training on the server (or loads the saved run of a
+config trained before). While it trains, a fragment (``st.fragment(run_every=…)``) redraws
+the progress bar and the curves every half second; the rest of the page stays responsive,
+and Cancel stops waiting. Both tabs share that machinery through a key ``prefix``.
 """
 import time
 
 import streamlit as st
 
 from app_pages import cache, common
-from recsys.config import KS, LEVERS, PRESET_KEYS, PRESETS, TrainConfig
+from recsys.config import ITEM_DEFAULT, ITEM_LEVERS, KS, LEVERS, PRESET_KEYS, PRESETS, ItemToItemConfig, TrainConfig
 from recsys.errors import UserError
+from recsys.evaluation import item_to_item as i2i
 from recsys.evaluation import topk
 from recsys.store import runs
 from recsys.ui import charts, links
@@ -24,6 +28,7 @@ RESULT_KEY = "_train_result"    # (run_id, how, seconds to get it) of the last c
 JOB_KEY = "_train_job"          # the training job this session follows (recsys.store.jobs.Job), while it runs
 ERROR_KEY = "_train_error"      # why the last training failed, shown until the next click
 FLASH_KEY = "_train_flash"      # a one-off message (cancelled)
+ITEM = "i2i_"                   # the item-to-item tab's prefix: its widget keys and the keys above, e.g. "_i2i_train_job"
 PRESET_NAMES = list(PRESETS)
 PRESET_HELP = "Start from a known configuration: the TFRS tutorial's, or the best we found. Sets every widget."
 CHART_WIDTH = 500  # px per panel of the training curves (stacked charts do not stretch)
@@ -81,16 +86,22 @@ def mirror_in_url(config: TrainConfig) -> None:
             del st.query_params[name]
 
 
-def lever_widget(name: str) -> None:
-    """The widget ``LEVERS[name]`` asks for, with its label, range and help."""
-    spec = LEVERS[name]
+def key(prefix: str, name: str) -> str:
+    """A tab's session-state key: ``JOB_KEY`` -> ``_i2i_train_job`` for the item-to-item tab."""
+    return name if not prefix else f"_{prefix}{name.lstrip('_')}"
+
+
+def lever_widget(name: str, levers: dict = LEVERS, prefix: str = "") -> None:
+    """The widget ``levers[name]`` asks for, with its label, range and help (its key: ``prefix + name``)."""
+    spec = levers[name]
     label = spec.label if spec.main else f"{spec.label} (`{name}`)"
     lo, hi = spec.range or (None, None)
-    kw = {"key": name, "help": spec.help}
+    kw = {"key": prefix + name, "help": spec.help}
     if spec.widget == "slider":
         st.slider(label, lo, hi, step=spec.step, **kw)
     elif spec.widget == "select_slider":
-        st.select_slider(label, links.stops(name, st.session_state[name]), format_func=lambda v: f"{v:g}", **kw)
+        stops = tuple(sorted(set(spec.stops) | {st.session_state[prefix + name]}))  # a linked value between stops
+        st.select_slider(label, stops, format_func=lambda v: f"{v:g}", **kw)
     elif spec.widget == "number":
         st.number_input(label, lo, hi, step=spec.step, format=spec.format, **kw)
     elif spec.widget == "toggle":
@@ -101,91 +112,99 @@ def lever_widget(name: str) -> None:
         st.text_input(label, placeholder="e.g. 64,32", **kw)
 
 
-def settings_panel() -> None:
-    """Every lever of a TrainConfig: the main ones in view (two choices side by side), the others in "More levers"."""
-    st.selectbox("Preset", PRESET_NAMES, key="preset", on_change=apply_preset, help=PRESET_HELP)
-    main = [name for name, spec in LEVERS.items() if spec.main]
+def lever_widgets(levers: dict = LEVERS, prefix: str = "") -> None:
+    """Every lever: the main ones in view (two choices side by side), the others in "More levers"."""
+    main = [name for name, spec in levers.items() if spec.main]
     i = 0
     while i < len(main):
         pair = main[i:i + 2]
-        if len(pair) == 2 and all(LEVERS[n].widget == "select" for n in pair):
+        if len(pair) == 2 and all(levers[n].widget == "select" for n in pair):
             for col, name in zip(st.columns(2), pair):
                 with col:
-                    lever_widget(name)
+                    lever_widget(name, levers, prefix)
             i += 2
         else:
-            lever_widget(main[i])
+            lever_widget(main[i], levers, prefix)
             i += 1
     with st.expander("More levers"):
-        for name in links.LEVER_KEYS:
-            lever_widget(name)
+        for name in (n for n, spec in levers.items() if not spec.main):
+            lever_widget(name, levers, prefix)
+
+
+def settings_panel() -> None:
+    """Every lever of a TrainConfig, under the preset selector."""
+    st.selectbox("Preset", PRESET_NAMES, key="preset", on_change=apply_preset, help=PRESET_HELP)
+    lever_widgets()
 
 
 # ----------------------------------------------------------------------------- training
 
 
-def start_training(config: TrainConfig, ds) -> None:
+def start_training(config, ds, prefix: str = "") -> None:
     """The Train click: a saved run is shown at once; otherwise the config joins the server's queue."""
     ss = st.session_state
-    ss.pop(ERROR_KEY, None)
-    old = ss.get(JOB_KEY)
+    ss.pop(key(prefix, ERROR_KEY), None)
+    old = ss.get(key(prefix, JOB_KEY))
     if old is not None and old.config == config and not old.done:
         return  # already following this very training
     if old is not None:
         common.cancel(old)
-        ss.pop(JOB_KEY, None)
+        ss.pop(key(prefix, JOB_KEY), None)
     clicked = time.time()
     try:
         job = common.submit(config, ds)
     except UserError as e:
-        ss[ERROR_KEY] = str(e)
+        ss[key(prefix, ERROR_KEY)] = str(e)
         return
     if job.state == "done":  # saved before: no training, no fragment
-        ss[RESULT_KEY] = (job.run_id, "saved", time.time() - clicked)
-        common.set_active_run(job.run_id)
+        ss[key(prefix, RESULT_KEY)] = (job.run_id, "saved", time.time() - clicked)
+        if not prefix:
+            common.set_active_run(job.run_id)
         st.rerun()
-    ss[JOB_KEY] = job
+    ss[key(prefix, JOB_KEY)] = job
 
 
-def cancel_training() -> None:
+def cancel_training(prefix: str = "") -> None:
     """on_click of Cancel: this session stops waiting; the training stops if no other session waits for it."""
-    job = st.session_state.pop(JOB_KEY, None)
+    job = st.session_state.pop(key(prefix, JOB_KEY), None)
     if job is not None:
         common.cancel(job)
-        st.session_state[FLASH_KEY] = (f"Cancelled: {job.config.label()}. Other sessions waiting for the same "
-                                       "settings still get it; otherwise it stops at the next batch.")
+        st.session_state[key(prefix, FLASH_KEY)] = (
+            f"Cancelled: {job.config.label()}. Other sessions waiting for the same settings still get it; otherwise "
+            "it stops at the next batch.")
 
 
-def finish(job, snap: dict) -> None:
+def finish(job, snap: dict, prefix: str = "") -> None:
     """The job ended: keep its result (or why it failed) for the whole page, then rerun it."""
     ss = st.session_state
-    ss.pop(JOB_KEY, None)
+    ss.pop(key(prefix, JOB_KEY), None)
     if snap["state"] == "done":
-        ss[RESULT_KEY] = (job.run_id, "saved" if job.reused else "trained", time.time() - job.submitted)
-        common.set_active_run(job.run_id)
+        ss[key(prefix, RESULT_KEY)] = (job.run_id, "saved" if job.reused else "trained", time.time() - job.submitted)
+        if not prefix:  # a retrieval run becomes the active run
+            common.set_active_run(job.run_id)
     elif snap["state"] == "failed":
-        ss[ERROR_KEY] = snap["error"] or "training failed"
+        ss[key(prefix, ERROR_KEY)] = snap["error"] or "training failed"
     else:
-        ss[ERROR_KEY] = "the training was cancelled"
+        ss[key(prefix, ERROR_KEY)] = "the training was cancelled"
     st.rerun()  # the whole page: the result, and the new active run in the sidebar
 
 
 @st.fragment(run_every=POLL_SECONDS)
-def training_progress() -> None:
+def training_progress(prefix: str = "") -> None:
     """This session's training job: its place in the queue, a bar per batch, the curves per epoch.
 
     The job lives in the server's queue, not in this script run: moving a widget or leaving
     the page does not stop it, and coming back shows it again; the Cancel button does.
     """
-    job = st.session_state.get(JOB_KEY)
+    job = st.session_state.get(key(prefix, JOB_KEY))
     if job is None:  # cancelled from the button below: redraw the whole page
         st.rerun()
     snap = job.snapshot()
     if snap["state"] in ("done", "failed", "cancelled"):
-        finish(job, snap)
+        finish(job, snap, prefix)
     head, button = st.columns([4, 1], vertical_alignment="center")
     head.markdown(f"**Training** {job.config.label()}")
-    button.button("Cancel", key="cancel_training", on_click=cancel_training, width="stretch",
+    button.button("Cancel", key=prefix + "cancel_training", on_click=cancel_training, args=(prefix,), width="stretch",
                   help="Stop waiting for this training. It stops unless another session waits for the same settings.")
     if snap["state"] == "queued":
         at_once = cache.job_queue().max_concurrent
@@ -199,10 +218,14 @@ def training_progress() -> None:
                                          f"batch loss {snap['loss']:,.0f}")
     else:
         st.progress(0.0, text="Preparing the data and building the model…")
-    if snap["history"]:
+    if snap["history"] and not prefix:
         c = job.config
         baseline = cache.popularity(c.variant, c.split, c.split_fraction, c.seed, c.validation_fraction)
         st.altair_chart(charts.training_curves(snap["history"], baseline, epochs, width=CHART_WIDTH), width="content")
+    elif snap["history"]:
+        itemknn = cache.item_to_item_baselines(*job.config.split_of())["itemknn"]
+        st.altair_chart(charts.item_to_item_curves(snap["history"], itemknn, epochs, width=CHART_WIDTH),
+                        width="content")
 
 
 # ----------------------------------------------------------------------------- result
@@ -273,14 +296,11 @@ def settings_column():
     return config, ds, clicked
 
 
-def main() -> None:
-    st.title("🏋️ Train a two-tower model")
-    st.caption("Pick the settings (a copied link keeps them), press **Train**, and watch the test top-K grow "
-               "against the popularity baseline (dashed).")
+def retrieval_tab() -> None:
+    """The two-tower retrieval model: settings (mirrored in the URL), Train, progress, result."""
     init_state()
     for notice in st.session_state.get(NOTICES_KEY, []):
         st.warning(notice, icon="🔗")
-
     left, right = st.columns([1, 2.2], gap="large")
     with left:
         config, ds, clicked = settings_column()
@@ -288,20 +308,127 @@ def main() -> None:
         if clicked and config is not None:
             st.session_state[NOTICES_KEY] = []
             start_training(config, ds)
-        flash = st.session_state.pop(FLASH_KEY, None)
-        if flash:
-            st.info(flash, icon="🛑")
-        if st.session_state.get(ERROR_KEY):
-            st.error(st.session_state[ERROR_KEY], icon="⚠️")
-        if JOB_KEY in st.session_state:
-            training_progress()
-        result = st.session_state.get(RESULT_KEY)
-        if result is not None:
-            show_result(*result, current=config)
-        elif JOB_KEY not in st.session_state and not flash and not st.session_state.get(ERROR_KEY):
+        if not outcome():
             st.info("Nothing trained in this session yet. The tutorial preset takes a few seconds; the *Our best* "
                     "preset about ten. The server trains one model at a time: other sessions queue, and the same "
                     "settings asked twice train once.")
+        result = st.session_state.get(RESULT_KEY)
+        if result is not None:
+            show_result(*result, current=config)
+
+
+def outcome(prefix: str = "") -> bool:
+    """The one-off message, the error and the training in progress of a tab; whether there was any."""
+    flash = st.session_state.pop(key(prefix, FLASH_KEY), None)
+    if flash:
+        st.info(flash, icon="🛑")
+    error = st.session_state.get(key(prefix, ERROR_KEY))
+    if error:
+        st.error(error, icon="⚠️")
+    if key(prefix, JOB_KEY) in st.session_state:
+        training_progress(prefix)
+    return bool(flash or error or key(prefix, JOB_KEY) in st.session_state or key(prefix, RESULT_KEY) in
+                st.session_state)
+
+
+def active_config():
+    """The settings of the sidebar's active retrieval run, or None."""
+    rid = st.session_state.get(common.RUN_KEY)
+    if rid is None:
+        return None
+    try:
+        return cache.run(rid).config
+    except UserError:
+        return None
+
+
+def item_config_from_widgets() -> ItemToItemConfig:
+    values = {name: st.session_state[ITEM + name] for name in ITEM_LEVERS}
+    return ItemToItemConfig(**values).validate()
+
+
+def show_item_result(run_id: str, how: str, seconds: float, current) -> None:
+    """An item-to-item run: its held-out hit rates against item-kNN and popularity, and its curves."""
+    try:
+        run = cache.run(run_id)
+    except UserError as e:
+        common.show_error(e)
+        return
+    st.subheader("Result")
+    st.caption(f"Run `{run.run_id}` · {run.config.label()}")
+    if current is not None and current != run.config:
+        st.caption("The settings have changed since: press Train to run the new ones.")
+    if how == "trained":
+        st.success(f"Trained in {run.seconds:.1f} s and saved as run {run.run_id}. The Recommend page's *Per movie* "
+                   "shows its neighbours beside the retrieval model's.")
+    else:
+        st.info(f"Loaded a saved run in {seconds:.2f} s: this configuration was trained before in {run.seconds:.1f} s.")
+    m = run.metrics["item_to_item"]
+    c = st.columns(4)
+    c[0].metric("Training time", f"{run.seconds:.1f} s")
+    c[1].metric("Epoch kept", f"{run.best_epoch} of {run.config.epochs}")
+    for col, k in ((c[2], 10), (c[3], 50)):
+        mine, theirs = m["item_to_item"][f"hit_{k}"], m["itemknn"][f"hit_{k}"]
+        col.metric(f"Hit rate @{k}", f"{mine:.3f}", delta=f"{mine - theirs:+.3f} vs item-kNN")
+    st.markdown(f"**{i2i.read_result(m, 'item_to_item')}**")
+    st.dataframe(charts.hit_table(m), hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                for c in charts.hit_table(m).columns if c != "method"})
+    st.caption(f"Held-out hit rate @K over {m['queries']:,} test ratings: is the rated movie among the K neighbours "
+               "of the movie the same user rated just before it in training?")
+    st.altair_chart(charts.item_to_item_curves(run.history, m["itemknn"], run.config.epochs, width=CHART_WIDTH),
+                    width="content")
+
+
+def item_tab() -> None:
+    """The item-to-item model: pairs of movies rated by one user, two movie towers; Train, progress, result."""
+    st.markdown("The TFRS tutorial ends with the idea: *the same two-tower recipe, trained on pairs of movies, is an "
+                "item-to-item recommender*. Here it is: each training example is two movies one user rated close "
+                "together in time, and the in-batch softmax learns to find the second from the first.")
+    active = active_config()
+    start = ITEM_DEFAULT if active is None else ITEM_DEFAULT.with_(
+        variant=active.variant, split=active.split, split_fraction=active.split_fraction, seed=active.seed)
+    for name, value in start.to_dict().items():  # first visit: the active run's split, so both can be compared
+        st.session_state.setdefault(ITEM + name, value)
+    left, right = st.columns([1, 2.2], gap="large")
+    with left:
+        lever_widgets(ITEM_LEVERS, ITEM)
+        config, ds = None, None
+        try:
+            config = item_config_from_widgets()
+        except UserError as e:
+            common.show_error(e)
+        if config is not None:
+            ds, problem = cache.dataset_or_problem(config.variant)
+            if problem:
+                common.show_error(UserError(problem))
+        clicked = st.button("Train", key=ITEM + "train", type="primary", disabled=ds is None, width="stretch")
+        if config is not None and active is not None:
+            same = config.split_of() == active.split_of()
+            st.caption("The same split as the active run: the Recommend page's *Per movie* will show this model "
+                       "beside its movie tower." if same else
+                       f"Not the active run's split ({active.split}, seed {active.seed}): the Recommend page shows "
+                       "item-to-item runs of the active run's split only.")
+    with right:
+        if clicked and config is not None:
+            start_training(config, ds, ITEM)
+        if not outcome(ITEM):
+            st.info("No item-to-item run trained in this session yet (a few seconds with the defaults). Its held-out "
+                    "hit rate is measured on the same test ratings as the retrieval run of the same split.")
+        result = st.session_state.get(key(ITEM, RESULT_KEY))
+        if result is not None:
+            show_item_result(*result, current=config)
+
+
+def main() -> None:
+    st.title("🏋️ Train a two-tower model")
+    st.caption("Pick the settings (a copied link keeps them), press **Train**, and watch the test top-K grow "
+               "against the popularity baseline (dashed).")
+    retrieval, item = st.tabs(["Retrieval: user → movie", "Item-to-item: movie → movie"])
+    with retrieval:
+        retrieval_tab()
+    with item:
+        item_tab()
 
 
 main()

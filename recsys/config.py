@@ -66,8 +66,74 @@ class Lever:
 
 
 def lever(default, **spec) -> object:
-    """A ``TrainConfig`` field with its default and its ``Lever`` (see the class)."""
+    """A settings field (``TrainConfig``, ``ItemToItemConfig``) with its default and its ``Lever`` (see the class)."""
     return field(default=default, metadata={"lever": Lever(**spec)})
+
+
+def levers_of(cls) -> dict[str, Lever]:
+    """``{field name: Lever}`` of a settings class, in field order; ``TypeError`` for a field without one."""
+    missing = [f.name for f in fields(cls) if "lever" not in f.metadata]
+    if missing:
+        raise TypeError(f"{cls.__name__} fields without a lever(...): {', '.join(missing)}")
+    return {f.name: f.metadata["lever"] for f in fields(cls)}
+
+
+class Settings:
+    """What every settings dataclass shares (``TrainConfig``, ``ItemToItemConfig``): its levers do the work."""
+
+    @classmethod
+    def levers(cls) -> dict[str, Lever]:
+        return levers_of(cls)
+
+    def validate(self):
+        """Return self if every number is in its range and every choice one of its choices, else ``UserError``."""
+        for name, spec in self.levers().items():
+            v = getattr(self, name)
+            if spec.kind in ("int", "float"):
+                lo, hi = spec.range
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or not lo <= v <= hi:
+                    raise UserError(f"{name} must be between {lo} and {hi}, got {v!r}")
+            elif spec.kind == "choice" and v not in spec.choices:
+                raise UserError(f"{name} must be one of {', '.join(spec.choices)}, got {v!r}")
+        return self
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        """Build from a dict (saved run, JSON); unknown keys are ignored."""
+        levers = cls.levers()
+        kw = {k: (tuple(int(x) for x in v) if levers[k].kind == "layers" else v)
+              for k, v in d.items() if k in levers}
+        return cls(**kw)
+
+    def identity(self) -> dict:
+        """The settings that differ from the defaults: what makes this run this run.
+
+        Leaving defaults out keeps ids stable when a new lever is added later (its default
+        reproduces the old behaviour), so saved runs stay findable across versions.
+        """
+        defaults = type(self)().to_dict()
+        return {k: v for k, v in self.to_dict().items() if defaults.get(k, object()) != v}
+
+    def tags(self) -> list[str]:
+        """The ``Lever.tag`` of every setting that is not the default, each once, in field order."""
+        out, defaults = [], type(self)()
+        for name, spec in self.levers().items():
+            value = getattr(self, name)
+            if spec.tag and value != getattr(defaults, name):
+                tag = spec.tag.format(value)
+                if tag not in out:  # user and movie features share "feat"
+                    out.append(tag)
+        return out
+
+    def with_(self, **changes):
+        return replace(self, **changes)
+
+    def split_of(self) -> tuple:
+        """``(variant, split, split_fraction, seed)``: runs sharing it are scored on the same held-out ratings."""
+        return (self.variant, self.split, self.split_fraction, self.seed)
 
 
 LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -75,7 +141,7 @@ BATCH_SIZES = (256, 512, 1024, 2048, 4096, 8192, 16384)
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Settings):
     """Hyperparameters of a two-tower retrieval run (defaults = the TFRS tutorial)."""
 
     # The main settings: always in view and in the URL. Defaults are the tutorial's.
@@ -166,67 +232,22 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         """Return self if every value is in range, else raise ``UserError`` naming it."""
-        for name, spec in LEVERS.items():
-            v = getattr(self, name)
-            if spec.kind in ("int", "float"):
-                lo, hi = spec.range
-                if not isinstance(v, (int, float)) or isinstance(v, bool) or not lo <= v <= hi:
-                    raise UserError(f"{name} must be between {lo} and {hi}, got {v!r}")
-            elif spec.kind == "choice" and v not in spec.choices:
-                raise UserError(f"{name} must be one of {', '.join(spec.choices)}, got {v!r}")
+        super().validate()
         if any((not isinstance(h, int)) or h < 1 or h > MAX_LAYER for h in self.deep_layers):
             raise UserError(f"deep_layers must be sizes between 1 and {MAX_LAYER}, got {self.deep_layers!r}")
         if self.num_hard_negatives and self.num_hard_negatives >= self.batch_size:
             raise UserError("num_hard_negatives must be smaller than batch_size")
         return self
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["deep_layers"] = list(self.deep_layers)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        """Build from a dict (saved run, JSON); unknown keys are ignored."""
-        kw = {k: v for k, v in d.items() if k in LEVERS}
-        if "deep_layers" in kw:
-            kw["deep_layers"] = tuple(int(x) for x in kw["deep_layers"])
-        return cls(**kw)
-
-    def identity(self) -> dict:
-        """The settings that differ from the defaults: what makes this run this run.
-
-        Leaving defaults out keeps ids stable when a new lever is added later (its default
-        reproduces the old behaviour), so saved runs stay findable across versions.
-        """
-        defaults = TrainConfig().to_dict()
-        return {k: v for k, v in self.to_dict().items() if defaults.get(k, object()) != v}
-
     def label(self) -> str:
         """A short human label: ``dim 32 · 3 ep · adagrad 0.1 · bs 8192 · random · seed 42`` + tags."""
         base = (f"dim {self.embedding_dim} · {self.epochs} ep · {self.optimizer} {self.learning_rate:g} · "
                 f"bs {self.batch_size} · {self.split} · seed {self.seed}")
-        extras = []
-        for name, spec in LEVERS.items():
-            value = getattr(self, name)
-            if spec.tag and value != getattr(TUTORIAL, name):
-                tag = spec.tag.format(value)
-                if tag not in extras:  # user and movie features share "feat"
-                    extras.append(tag)
+        extras = self.tags()
         return base + (" · " + "+".join(extras) if extras else "")
 
-    def with_(self, **changes) -> "TrainConfig":
-        return replace(self, **changes)
 
-
-def _levers() -> dict[str, Lever]:
-    missing = [f.name for f in fields(TrainConfig) if "lever" not in f.metadata]
-    if missing:
-        raise TypeError(f"TrainConfig fields without a lever(...): {', '.join(missing)}")
-    return {f.name: f.metadata["lever"] for f in fields(TrainConfig)}
-
-
-LEVERS: dict[str, Lever] = _levers()  # field name -> Lever, in field order
+LEVERS: dict[str, Lever] = levers_of(TrainConfig)  # field name -> Lever, in field order
 RANGES = {name: spec.range for name, spec in LEVERS.items() if spec.range}
 TUTORIAL = TrainConfig()
 
@@ -245,3 +266,86 @@ BEST = TrainConfig(
 
 PRESETS = {"TFRS tutorial": TUTORIAL, "Our best": BEST}
 PRESET_KEYS = {"tutorial": "TFRS tutorial", "best": "Our best"}
+
+
+PAIRS = ("next", "window")  # which pairs of movies the item-to-item model learns from
+
+
+@dataclass(frozen=True)
+class ItemToItemConfig(Settings):
+    """Hyperparameters of an item-to-item two-tower run: movie -> movie, trained on pairs of movies.
+
+    The TFRS tutorial ends: "an item-to-item recommender ... would use the same two-tower
+    recipe, with two movie towers, trained on (movie, movie) pairs". The pairs come from the
+    training ratings of one split (the same split as a retrieval run, so both are scored on
+    the same held-out ratings). The defaults were chosen on the validation slice (held-out hit
+    rate @10 + @50 of the cosine neighbours, seed 42, random split): pairs within a window of 5
+    ratings, both ways round, beat consecutive pairs (0.519 against 0.474), two towers (0.457)
+    and dimension 64 (0.501 with a window of 2); with that many pairs 5 epochs are enough.
+    """
+
+    embedding_dim: int = lever(
+        32, label="Embedding dimension", kind="int", widget="slider", range=(8, 256), main=True,
+        help="Length of the movie vectors of both towers.")
+    epochs: int = lever(
+        5, label="Epochs", kind="int", widget="slider", range=(1, 100), main=True,
+        help="Passes over the training pairs; the epoch best on the validation slice is kept.")
+    learning_rate: float = lever(
+        0.01, label="Learning rate", kind="float", widget="select_slider", range=(1e-4, 10.0), stops=LEARNING_RATES,
+        main=True, help="Step size of the optimizer.")
+    batch_size: int = lever(
+        4096, label="Batch size", kind="int", widget="select_slider", range=(256, 16384), stops=BATCH_SIZES,
+        main=True, help="Pairs per step; the other pairs' second movies are the in-batch negatives.")
+    optimizer: str = lever(
+        "adam", label="Optimizer", kind="choice", widget="select", choices=OPTIMIZERS, main=True,
+        help="Adagrad adapts the step per embedding row; Adam adds momentum.")
+    pairs: str = lever(
+        "window", label="Pairs", kind="choice", widget="select", choices=PAIRS, main=True, tag="{}",
+        help="next: each movie and the one the same user rated right after it (a direction: what people watch "
+             "next). window: every two movies a user rated within `window` ratings of each other, both ways "
+             "(a symmetric 'watched together').")
+    window: int = lever(
+        5, label="Window (ratings)", kind="int", widget="number", range=(1, 50), step=1, tag="w{}",
+        help="With pairs = window: how many ratings apart two movies of one user may be and still make a pair.")
+    shared_towers: bool = lever(
+        True, label="One tower for both movies", kind="bool", widget="toggle", main=True, tag="two-towers",
+        help="On: the query movie and the candidate movie go through the same tower, so similarity is symmetric. "
+             "Off: two towers, 'movies watched after this one' differ from 'movies watched before'.")
+    popularity_correction: bool = lever(
+        True, label="Popularity correction (log-Q)", kind="bool", widget="toggle", tag="nologQ",
+        help="Subtract log P(movie is a candidate) from each in-batch score, so popular movies are not pushed "
+             "down for being everyone's negative.")
+    movie_features: bool = lever(
+        False, label="Movie features", kind="bool", widget="toggle", tag="feat",
+        help="Feed genres and title words into the towers beside the title.")
+    l2: float = lever(
+        0.0, label="L2 penalty", kind="float", widget="number", range=(0.0, 1.0), step=1e-4, format="%.5f", tag="l2",
+        help="Penalty on the size of the embeddings used in each batch.")
+    validation_fraction: float = lever(
+        0.1, label="Validation slice", kind="float", widget="slider", range=(0.0, 0.3), step=0.05, tag="val{:g}",
+        help="A slice of the training ratings (on the temporal split, the latest), held out to score every epoch "
+             "and keep the best (0 = keep the last epoch).")
+    split: str = lever(
+        "random", label="Split", kind="choice", widget="select", choices=SPLITS, tag="{}",
+        help="The split whose training ratings make the pairs; a retrieval run on the same split is compared "
+             "on the same held-out ratings.")
+    split_fraction: float = lever(
+        0.8, label="Training share", kind="float", widget="slider", range=(0.5, 0.95), step=0.05, tag="train{:g}",
+        help="Share of ratings used for training; the rest is the test set.")
+    seed: int = lever(
+        42, label="Seed", kind="int", widget="number", range=(0, 2**31 - 1), step=1, tag="seed {}",
+        help="Fixes the split, the initial weights and the batch order.")
+    variant: str = lever(
+        "100k", label="Dataset (MovieLens size)", kind="choice", widget="select", choices=MOVIELENS_SIZES,
+        tag="ml-{}", help="Which MovieLens to train on (as for the retrieval model).")
+
+    def label(self) -> str:
+        """``item-to-item · dim 32 · 10 ep · adam 0.01 · bs 4096`` + what differs from the defaults."""
+        base = (f"item-to-item · dim {self.embedding_dim} · {self.epochs} ep · {self.optimizer} "
+                f"{self.learning_rate:g} · bs {self.batch_size}")
+        extras = self.tags()
+        return base + (" · " + "+".join(extras) if extras else "")
+
+
+ITEM_LEVERS: dict[str, Lever] = levers_of(ItemToItemConfig)
+ITEM_DEFAULT = ItemToItemConfig()

@@ -90,6 +90,11 @@ def test_pages_in_chromium(server):
             page.get_by_text("Per movie", exact=True).click()
             settle(page, "Top 10 movies like Star Wars (1977)")
             check_clean(page)
+            page.get_by_role("button", name="Train one now").click()  # an item-to-item run on this run's split
+            settle(page, "Item-to-item model · hit rate @10")
+            check_clean(page)
+            for name in ("Two-tower movie tower", "Item-to-item model", "Item-kNN"):  # three answers, with hit rates
+                assert page.get_by_text(f"{name} · hit rate @10", exact=False).count() == 1, name
             page.get_by_text("ScaNN's knobs").click()  # a cruder index, so the two lists can differ
             for label, value in (("num_reordering_candidates", "0"), ("num_leaves_to_search", "2")):
                 page.get_by_label(label, exact=True).fill(value)
@@ -97,8 +102,8 @@ def test_pages_in_chromium(server):
                 page.wait_for_timeout(300)
             settle(page, "2 searched, 0 re-scored")
             check_clean(page)
-            page.locator('[data-testid="stDataFrame"]').nth(1).wait_for()
-            assert page.locator('[data-testid="stDataFrame"]').count() == 2
+            page.locator('[data-testid="stDataFrame"]').nth(4).wait_for()
+            assert page.locator('[data-testid="stDataFrame"]').count() == 5  # three answers, then BruteForce, ScaNN
             screenshot(page, "recommend_movie.png")
 
             page.goto(server + "/")

@@ -11,7 +11,7 @@ import pytest
 
 from recsys import cli
 from recsys.experiments import sweep
-from recsys.serving import index as idx
+from recsys.serving.recommend import Recommender
 from recsys.store import runs
 from recsys.ui import charts
 from recsys.ui import embedding_map as projection
@@ -109,19 +109,20 @@ def test_projection_and_neighbours(tiny_run, ml100k):
     assert np.allclose(t1, projection.tsne(movies[:80], seed=1, max_iter=250))
 
     m = list(ml100k.titles).index("Star Wars (1977)")
-    nb = projection.neighbours(movies, m, 10)
-    scores, ids = idx.search(idx.build_bruteforce(movies, k=10), movies[m], 10, exclude=[m])
-    assert nb["idx"].tolist() == ids.tolist()  # the same neighbours as the serving index
-    assert np.allclose(nb["score"], scores, atol=1e-4)
-    assert (np.abs(nb["cosine"]) <= 1 + 1e-9).all()
+    space = projection.spaces(users, movies, tiny_run.config.movie_bias)[1]
+    nb = projection.neighbours(space, m, 10)
+    comp = Recommender(tiny_run, ml100k).for_movie("Star Wars (1977)", 10)  # the Recommend page's "Per movie"
+    assert nb["idx"].tolist() == [r["movie_idx"] for r in comp.bruteforce]  # the same neighbours, same space
+    assert np.allclose(nb["cosine"], [r["score"] for r in comp.bruteforce], atol=1e-4)
+    assert (np.abs(nb["cosine"]) <= 1 + 1e-6).all()
 
     table = projection.movie_table(ml100k)
     assert table["ratings"].sum() == len(ml100k.ratings) and table["genre"].notna().all()
     genres = ml100k.title_genres.reindex(ml100k.titles).fillna("").tolist()
-    g = projection.genre_agreement(movies, genres, 10, 20, table["ratings"].to_numpy())
+    g = projection.genre_agreement(space, genres, 10, 20, table["ratings"].to_numpy())
     assert 0 <= g["random"] <= 1 and g["neighbours"] > g["random"]  # genres cluster even after one epoch
     with pytest.raises(UserError):
-        projection.neighbours(movies, m, 0)
+        projection.neighbours(space, m, 0)
     with pytest.raises(UserError):
         projection.rated(ml100k, "no-such-user")
 

@@ -192,8 +192,12 @@ def test_validation_score_uses_only_validation_numbers():
 
 
 def test_report_tables_and_explanation(ml100k):
-    rows = report.collect(1, splits=("random",), models={"Tiny": TINY}, ds=ml100k)
-    assert [r["system"] for r in rows] == ["Tiny", report.POPULARITY]
+    rows = report.collect(1, splits=("random",), models={"Tiny": TINY}, ds=ml100k,
+                          item_model=cfg.ITEM_DEFAULT.with_(epochs=1))
+    assert [r["system"] for r in rows] == ["Tiny", report.POPULARITY, report.ITEM_MODEL]
+    movies = report.item_to_item_markdown(rows)
+    assert "| Item-to-item model (its towers) |" in movies and "| Tiny (movie tower) |" in movies
+    assert "| Item-kNN |" in movies and movies.count("| Popularity") == 1
     summary = report.summarize(rows)
     assert summary["random"]["seeds"] == [42] and set(summary["random"]["wins"]) == {"Tiny"}
     mean, sd = summary["random"]["Tiny"]["test"]["top_100"]

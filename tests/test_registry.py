@@ -80,3 +80,16 @@ def test_every_field_is_a_widget_of_the_train_page_with_its_help(ml100k):
     assert (at.toggle(key="user_history").value, at.number_input(key="temperature").value,
             at.slider(key="split_fraction").value) == (True, config.temperature, config.split_fraction)
     assert at.query_params["temperature"] == repr(config.temperature)
+
+
+def test_every_item_to_item_field_is_a_flag_and_a_widget_with_its_help(ml100k):
+    from recsys.config import ITEM_LEVERS
+
+    parser = cli.build_parser()._subparsers._group_actions[0].choices["train-item-to-item"]
+    text = " ".join(parser.format_help().split())
+    for name, spec in ITEM_LEVERS.items():
+        assert f"--{name.replace('_', '-')}" in text and " ".join(spec.help.split())[:40] in text, name
+    at = open_page("app_pages/train.py")
+    for name, spec in ITEM_LEVERS.items():  # the Train page's item-to-item tab, keys prefixed "i2i_"
+        widget = at.get_by_key("i2i_" + name)
+        assert widget is not None and widget.help == spec.help and spec.label in widget.label, name

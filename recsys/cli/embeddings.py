@@ -30,7 +30,7 @@ def run(a) -> int:
 
     run_ = runs.load(a.run)
     ds = train.load_dataset(run_.config.variant)
-    users, movies = run_.vectors_for(ds)
+    users, movies = em.spaces(*run_.vectors_for(ds), run_.config.movie_bias)
     table = em.movie_table(ds)
     genres = ds.title_genres.reindex(ds.titles).fillna("").tolist()
     agree = em.genre_agreement(movies, genres, a.k, a.min_ratings, table["ratings"].to_numpy())
@@ -46,8 +46,8 @@ def run(a) -> int:
                                                                    if close else ""))
         nb = em.neighbours(movies, pos[a.movie], a.k).merge(table[["idx", "title", "genres", "ratings"]], on="idx")
         out["movie"], out["neighbours"] = a.movie, nb.drop(columns="idx").to_dict("records")
-        lines.append(f"nearest neighbours of {a.movie} (dot product, cosine):")
-        lines += [f"  {r.rank:3d}. {r.title:50.50} {r.score:8.3f} {r.cosine:6.3f}" for r in nb.itertuples()]
+        lines.append(f"nearest neighbours of {a.movie} (cosine of the movie tower's vectors):")
+        lines += [f"  {r.rank:3d}. {r.title:50.50} {r.cosine:6.3f}" for r in nb.itertuples()]
     if a.csv:
         p = em.project(movies, users if a.users else None, a.method, a.seed)
         df = em.movie_map(ds, p["movies"]).assign(kind="movie")

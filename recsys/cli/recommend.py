@@ -1,8 +1,15 @@
-"""``python -m recsys recommend``: top-k movies for a user or a movie, BruteForce vs ScaNN."""
+"""``python -m recsys recommend``: top-k movies for a user or a movie, BruteForce vs ScaNN.
+
+Per movie there are three answers (``--movie-model``): the retrieval run's movie tower
+(``two-tower``, the default), an item-to-item run (``item-to-item``: ``--item-run``, or the
+newest one on the same data and split) and item-kNN over the run's training ratings
+(``itemknn``, exact: no index). Each comes with its held-out hit rate (``hit_rate``).
+"""
 from __future__ import annotations
 
 from recsys.cli.output import emit
 from recsys.errors import UserError
+from recsys.evaluation.item_to_item import MOVIE_MODELS  # numpy only
 
 
 def register(sub) -> None:
@@ -13,6 +20,10 @@ def register(sub) -> None:
     r.add_argument("--k", type=int, default=10)
     r.add_argument("--index", choices=("bruteforce", "scann", "both"), default="both")
     r.add_argument("--exclude-seen", action="store_true")
+    r.add_argument("--movie-model", choices=tuple(MOVIE_MODELS), default="two-tower",
+                   help="with --movie: the retrieval run's movie tower, an item-to-item run, or item-kNN")
+    r.add_argument("--item-run", help="with --movie-model item-to-item: that run (default: the newest item-to-item "
+                                      "run on the same data and split)")
     r.add_argument("--num-leaves", type=int)
     r.add_argument("--num-leaves-to-search", type=int)
     r.add_argument("--num-reordering-candidates", type=int)
@@ -38,10 +49,17 @@ def run(a) -> int:
     if any(v is not None for v in given.values()):  # 0 or a negative value is an error, not "default"
         defaults = default_scann_params(len(ds.titles)).to_dict()
         params = ScannParams(**{**defaults, **{k: v for k, v in given.items() if v is not None}})
+    if a.movie is None and (a.movie_model != "two-tower" or a.item_run):
+        raise UserError("--movie-model and --item-run go with --movie")
+    if run_.kind != "retrieval":
+        raise UserError(f"run {run_.run_id} is an item-to-item run: give a retrieval run as --run "
+                        f"(and this one as --item-run)")
     rec = Recommender(run_, ds, params)
-    comp = rec.for_user(a.user, a.k, a.exclude_seen) if a.user is not None else rec.for_movie(a.movie, a.k)
     strip = lambda rows: [{"rank": r["rank"], "movie_title": r["movie_title"], "score": r["score"],
                            "genres": r["genres"]} for r in rows]
+    if a.movie is not None and a.movie_model != "two-tower":
+        return movie_answer(a, run_, ds, rec, params, strip)
+    comp = rec.for_user(a.user, a.k, a.exclude_seen) if a.user is not None else rec.for_movie(a.movie, a.k)
     out = {"query": comp.query, "k": a.k, "overlap": comp.overlap, "latency_ms": {}}
     if a.user is not None:  # what the Recommend page shows above the lists
         prof = rec.profile(a.user)
@@ -50,8 +68,9 @@ def run(a) -> int:
                   f"{prof['ratings']} ratings")
     else:
         out["profile"] = rec.movie_profile(a.movie)
-        header = (f"{out['profile']['movie_title']}: {out['profile']['genres']}, {out['profile']['ratings']} ratings, "
-                  f"mean {out['profile']['mean_rating']:.2f}")
+        out["movie_model"], out["hit_rate"] = "two-tower", hit_rates(run_, ds)["two_tower"]
+        header = movie_header(out["profile"]) + f"\nmovie tower of run {run_.run_id} (cosine): " + \
+            hit_line(out["hit_rate"])
     for name in ("bruteforce", "scann"):
         if a.index in (name, "both"):
             out[name] = strip(getattr(comp, name))
@@ -59,6 +78,67 @@ def run(a) -> int:
     lines = [header]
     for name in ("bruteforce", "scann"):
         if name in out:
+            lines.append(f"{name} ({comp.latency_ms[name]:.2f} ms/query)")
+            lines += [f"  {r['rank']:3d}. {r['movie_title']:55.55} {r['score']:8.3f}" for r in out[name]]
+    lines.append(f"overlap@{a.k}: {comp.overlap:.2f}")
+    emit(out, a.json, "\n".join(lines))
+    return 0
+
+
+def hit_rates(run_, ds) -> dict:
+    """The run's held-out item-to-item hit rates (computed for runs saved before they were stored)."""
+    from recsys.store import runs
+
+    return runs.item_to_item_metrics(run_, ds)
+
+
+def hit_line(hits: dict) -> str:
+    return "held-out hit rate " + ", ".join(f"@{k[4:]} {v:.3f}" for k, v in hits.items())
+
+
+def movie_header(profile: dict) -> str:
+    return (f"{profile['movie_title']}: {profile['genres']}, {profile['ratings']} ratings, "
+            f"mean {profile['mean_rating']:.2f}")
+
+
+def movie_answer(a, run_, ds, rec, params, strip) -> int:
+    """``--movie T --movie-model item-to-item|itemknn``: that model's neighbours of T."""
+    from recsys.serving.recommend import SimilarMovies, itemknn_neighbours
+    from recsys.store import runs
+    from recsys.training import train
+
+    profile = rec.movie_profile(a.movie)
+    out = {"query": {"movie_title": a.movie}, "k": a.k, "movie_model": a.movie_model, "profile": profile}
+    if a.movie_model == "itemknn":
+        rows = itemknn_neighbours(ds, train.prepare(ds, run_.config), a.movie, a.k)
+        out["itemknn"], out["hit_rate"] = strip(rows), hit_rates(run_, ds)["itemknn"]
+        lines = [movie_header(profile), f"item-kNN (cosine over the training ratings of run {run_.run_id}'s split, "
+                                        f"exact): {hit_line(out['hit_rate'])}"]
+        lines += [f"  {r['rank']:3d}. {r['movie_title']:55.55} {r['score']:8.3f}" for r in rows]
+        emit(out, a.json, "\n".join(lines))
+        return 0
+    if a.item_run:
+        item = runs.load(a.item_run)
+        if item.kind != "item_to_item":
+            raise UserError(f"run {item.run_id} is not an item-to-item run (train one: python -m recsys "
+                            "train-item-to-item)")
+    else:
+        found = runs.item_runs_for(run_)
+        if not found:
+            c = run_.config
+            raise UserError(f"no item-to-item run on the data and split of run {run_.run_id}: train one with "
+                            f"python -m recsys train-item-to-item --split {c.split} --split-fraction "
+                            f"{c.split_fraction:g} --seed {c.seed}")
+        item = found[0]
+    from recsys.evaluation import item_to_item as i2i
+
+    comp = SimilarMovies(*i2i.item_space(*item.vectors_for(ds)), ds, params).for_movie(a.movie, a.k)
+    out.update({"item_run": item.run_id, "overlap": comp.overlap, "latency_ms": comp.latency_ms,
+                "hit_rate": item.metrics["item_to_item"]["item_to_item"]})
+    lines = [movie_header(profile), f"item-to-item run {item.run_id} (cosine): {hit_line(out['hit_rate'])}"]
+    for name in ("bruteforce", "scann"):
+        if a.index in (name, "both"):
+            out[name] = strip(getattr(comp, name))
             lines.append(f"{name} ({comp.latency_ms[name]:.2f} ms/query)")
             lines += [f"  {r['rank']:3d}. {r['movie_title']:55.55} {r['score']:8.3f}" for r in out[name]]
     lines.append(f"overlap@{a.k}: {comp.overlap:.2f}")

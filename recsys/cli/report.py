@@ -35,6 +35,7 @@ def run(a) -> int:
     rows = report.collect(a.seeds, progress=note)
     summary = report.summarize(rows)
     text = report.to_markdown(summary, command, note="Timings were taken on a shared 2-core machine under load.")
+    text += "\n" + report.item_to_item_markdown(rows)
     ladder_rows = report.collect_ladder(progress=note) if a.ladder else []
     if ladder_rows:
         text += "\n" + report.ladder_markdown(ladder_rows)

@@ -61,16 +61,22 @@ def seeds(n: int, first: int = 42) -> list[int]:
     return list(range(first, first + n))
 
 
+ITEM_MODEL = "Item-to-item model"
+
+
 def collect(n_seeds: int = 3, splits=SPLITS, models: dict | None = None, ds=None, first_seed: int = 42,
-            progress=None) -> list[dict]:
+            progress=None, item_model=cfg.ITEM_DEFAULT) -> list[dict]:
     """Train every model on every split and seed; one row per (system, split, seed).
 
     A row: ``{"system", "split", "seed", "metrics": {"test": {...}, "test_filtered": {...}},
-    "seconds", "best_epoch", "epochs"}``. Popularity rows come from the same runs' test
-    ratings; its "training" is counting ratings, timed here.
+    "seconds", "best_epoch", "epochs", "item_to_item": {...}}``. Popularity rows come from the
+    same runs' test ratings; its "training" is counting ratings, timed here.
     ``models``: name -> TrainConfig (default: tutorial and our best; tests pass tiny ones).
+    ``item_model``: an ``ItemToItemConfig`` trained on the same split and seed (None: skip it),
+    its row's ``item_to_item`` beside the retrieval models' movie towers (``item_to_item_markdown``).
     """
     from recsys.evaluation import baselines
+    from recsys.training import item_to_item as fit_i2i
     from recsys.training import train
 
     models = models or MODELS
@@ -85,7 +91,8 @@ def collect(n_seeds: int = 3, splits=SPLITS, models: dict | None = None, ds=None
                 progress(f"{split} seed {seed}: {name} ...")
                 result = train.fit(config, ds)
                 rows.append({"system": name, "split": split, "seed": seed, "metrics": result.metrics["model"],
-                             "seconds": result.seconds, "best_epoch": result.best_epoch, "epochs": config.epochs})
+                             "seconds": result.seconds, "best_epoch": result.best_epoch, "epochs": config.epochs,
+                             "item_to_item": result.metrics["item_to_item"]})
                 popularity = result.metrics["popularity"]
             p = train.prepare(ds, config)
             started = time.perf_counter()
@@ -94,6 +101,12 @@ def collect(n_seeds: int = 3, splits=SPLITS, models: dict | None = None, ds=None
                          "seconds": time.perf_counter() - started, "best_epoch": None, "epochs": None})
             for row in rows[-len(models) - 1:]:
                 row["n_test"] = int(len(p.test_users))
+            if item_model is not None:
+                progress(f"{split} seed {seed}: {ITEM_MODEL} ...")
+                item = fit_i2i.fit(item_model.with_(split=split, seed=seed), ds)
+                rows.append({"system": ITEM_MODEL, "split": split, "seed": seed, "metrics": None,
+                             "seconds": item.seconds, "best_epoch": item.best_epoch, "epochs": item.config.epochs,
+                             "item_to_item": item.metrics["item_to_item"], "n_test": int(len(p.test_users))})
     return rows
 
 
@@ -114,6 +127,7 @@ def summarize(rows: list[dict]) -> dict:
     ``"seeds"``.
     """
     out: dict = {}
+    rows = [r for r in rows if r["metrics"] is not None]  # top-K rows only (the item-to-item model has none)
     for split in dict.fromkeys(r["split"] for r in rows):
         here = [r for r in rows if r["split"] == split]
         systems = list(dict.fromkeys(r["system"] for r in here))
@@ -220,6 +234,46 @@ def to_markdown(summary: dict, command: str, date: str | None = None, note: str 
         lines.append(f"- {name}: {describe(preset)}")
     lines += ["", HOW_CHOSEN, ""]
     return "\n".join(lines)
+
+
+def item_to_item_markdown(rows: list[dict]) -> str:
+    """"Movies like this": held-out hit rates per split, mean ± sd over seeds, every model and both baselines.
+
+    The retrieval models' rows are their movie towers (cosine, bias left out), the
+    item-to-item model's its own towers; item-kNN and the popularity list are scored on the
+    same held-out ratings (``recsys/evaluation/item_to_item.py``).
+    """
+    from recsys.evaluation import item_to_item as i2i
+
+    lines = ["## Movies like this: item-to-item hit rates", "",
+             "For each test rating, the query is the movie the same user rated just before it in training; a hit "
+             "at K means the rated movie is among the query's K neighbours. Mean ± standard deviation over the same "
+             "seeds as above; the retrieval models are their movie towers (cosine, the popularity bias left out)."]
+    header = "| System | " + " | ".join(f"hit@{k}" for k in i2i.KS) + " |"
+    rule = "|---|" + "---:|" * len(i2i.KS)
+    for split in dict.fromkeys(r["split"] for r in rows):
+        here = [r for r in rows if r["split"] == split and r.get("item_to_item")]
+        if not here:
+            continue
+        table = {}
+        for r in here:
+            key = "two_tower" if r["system"] != ITEM_MODEL else "item_to_item"
+            table.setdefault(f"{r['system']} ({'movie tower' if key == 'two_tower' else 'its towers'})", []).append(
+                r["item_to_item"][key])
+        per_seed = {}  # the baselines depend on the split and seed only
+        for r in here:
+            per_seed.setdefault(r["seed"], r["item_to_item"])
+        table["Item-kNN"] = [m["itemknn"] for m in per_seed.values()]
+        table["Popularity (the most rated)"] = [m["popularity"] for m in per_seed.values()]
+        best = {k: max(statistics.fmean(v[f"hit_{k}"] for v in vals) for vals in table.values()) for k in i2i.KS}
+        lines += ["", f"### {SPLIT_TITLES.get(split, split)}", "", header, rule]
+        for name, vals in table.items():
+            cells = []
+            for k in i2i.KS:
+                mean, sd = _mean_sd(v[f"hit_{k}"] for v in vals)
+                cells.append(_cell(mean, sd, bold=mean == best[k]))
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def describe(config: cfg.TrainConfig) -> str:

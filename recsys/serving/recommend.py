@@ -1,8 +1,17 @@
-"""Recommendations from a saved run: per user (user tower) and per movie (item-to-item).
+"""Recommendations from saved runs: per user (user tower) and per movie (item-to-item).
 
-``Recommender`` holds a run's vectors and its two indexes (BruteForce and ScaNN over the
-movie vectors) and answers queries with both, side by side, as the Recommend page and
-``python -m recsys recommend`` show them.
+``Recommender`` holds a retrieval run's vectors and its indexes (BruteForce and ScaNN over
+the movie vectors) and answers a user's query with both, side by side, as the Recommend page
+and ``python -m recsys recommend`` show them. "Movies like this" has three answers
+(``item_to_item.MOVIE_MODELS``), each a ``SimilarMovies`` or an exact list:
+
+- ``two-tower``: the retrieval run's movie tower, compared by cosine with the folded bias
+  left out (``item_to_item.similarity_space``: with the bias, every famous movie got the same
+  rarely rated neighbours);
+- ``item-to-item``: an item-to-item run (``recsys/model/item_to_item.py``): its query tower
+  against its candidate tower, by cosine as well (``item_to_item.item_space``);
+- ``itemknn``: the cosine between movies' columns of the training ratings (exact, no index:
+  it is a sparse similarity, not an embedding).
 """
 from __future__ import annotations
 
@@ -10,8 +19,68 @@ import numpy as np
 import pandas as pd
 
 from recsys.data import Dataset
-from recsys.serving import index as idx
 from recsys.errors import UserError
+from recsys.evaluation import item_to_item as i2i
+from recsys.serving import index as idx
+
+
+
+def check_k(k: int, scann_params: idx.ScannParams | None, n_titles: int) -> int:
+    if not isinstance(k, (int, np.integer)) or not 1 <= k <= 100:
+        raise UserError(f"k must be between 1 and 100, got {k!r}")
+    if scann_params is not None:
+        scann_params.validate(n_titles, int(k))  # ScaNN returns at most what it re-scores
+    return int(k)
+
+
+def title_index(ds: Dataset, title: str) -> int:
+    """The catalog position of ``title``; ``UserError`` with near matches if it is not one."""
+    pos = np.flatnonzero(ds.titles == title)
+    if len(pos):
+        return int(pos[0])
+    close = [t for t in ds.titles if str(title).lower() in t.lower()][:3]
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise UserError(f"unknown movie title {title!r}{hint}")
+
+
+def describe(ds: Dataset, rows: list) -> list:
+    """Result rows with their movie's title and genres."""
+    genres = ds.title_genres.reindex(ds.titles).fillna("").to_numpy()
+    for r in rows:
+        r["movie_title"] = str(ds.titles[r["movie_idx"]])
+        r["genres"] = str(genres[r["movie_idx"]]).replace("|", ", ")
+    return rows
+
+
+class SimilarMovies:
+    """One "movies like this" similarity, with BruteForce and ScaNN indexes: query vectors vs candidate vectors."""
+
+    def __init__(self, query_vectors, candidate_vectors, ds: Dataset, scann_params: idx.ScannParams | None = None):
+        self.ds = ds
+        self.query_vectors = np.asarray(query_vectors, np.float32)
+        self.scann_params = (scann_params or idx.default_scann_params(len(ds.titles))).validate(len(ds.titles), k=1)
+        self.bruteforce = idx.build_bruteforce(candidate_vectors)
+        self.scann = idx.build_scann(np.asarray(candidate_vectors, np.float32), self.scann_params, k=1)
+
+    def for_movie(self, title: str, k: int = 10) -> idx.Comparison:
+        """The ``k`` movies scoring highest against ``title`` (itself left out), from both indexes."""
+        k = check_k(k, self.scann_params, len(self.ds.titles))
+        m = title_index(self.ds, title)
+        comp = idx.compare(self.bruteforce, self.scann, self.query_vectors[m], k, [m],
+                           query_info={"movie_title": title})
+        describe(self.ds, comp.bruteforce)
+        describe(self.ds, comp.scann)
+        return comp
+
+
+def itemknn_neighbours(ds: Dataset, p, title: str, k: int = 10) -> list:
+    """Item-kNN's ``k`` neighbours of ``title`` (rows like an index's): cosine over ``p``'s training ratings."""
+    m = title_index(ds, title)
+    k = check_k(k, None, len(ds.titles))
+    scores = i2i.itemknn_scores(len(ds.user_ids), len(ds.titles), p.train_users, p.train_movies)
+    top, values = i2i.neighbours(scores, m, k, np.bincount(p.train_movies, minlength=len(ds.titles)))
+    return describe(ds, [{"rank": r + 1, "movie_idx": int(i), "score": float(s)}
+                         for r, (i, s) in enumerate(zip(top, values))])
 
 
 class Recommender:
@@ -22,8 +91,9 @@ class Recommender:
         self.scann_params = (scann_params or idx.default_scann_params(len(ds.titles))).validate(len(ds.titles), k=1)
         self.bruteforce = idx.build_bruteforce(self.movie_vectors)
         self.scann = idx.build_scann(self.movie_vectors, self.scann_params, k=1)  # k is given per query
+        space = i2i.similarity_space(self.movie_vectors, run.config.movie_bias)
+        self.similar = SimilarMovies(space, space, ds, self.scann_params)  # "movies like this", by cosine
         self._user_pos = {u: i for i, u in enumerate(ds.user_ids)}
-        self._title_pos = {t: i for i, t in enumerate(ds.titles)}
         self._genres = ds.title_genres.reindex(ds.titles).fillna("").to_numpy()
 
     # ------------------------------------------------------------------ lookups
@@ -34,11 +104,7 @@ class Recommender:
         return self._user_pos[key]
 
     def title_index(self, title: str) -> int:
-        if title in self._title_pos:
-            return self._title_pos[title]
-        close = [t for t in self.ds.titles if str(title).lower() in t.lower()][:3]
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise UserError(f"unknown movie title {title!r}{hint}")
+        return title_index(self.ds, title)
 
     def seen(self, user_idx: int) -> np.ndarray:
         """Title indices the user rated (in any split: they have watched them)."""
@@ -64,10 +130,7 @@ class Recommender:
 
     # ------------------------------------------------------------------ queries
     def _check_k(self, k: int) -> int:
-        if not isinstance(k, (int, np.integer)) or not 1 <= k <= 100:
-            raise UserError(f"k must be between 1 and 100, got {k!r}")
-        self.scann_params.validate(len(self.ds.titles), int(k))  # ScaNN returns at most what it re-scores
-        return int(k)
+        return check_k(k, self.scann_params, len(self.ds.titles))
 
     def for_user(self, user_id, k: int = 10, exclude_seen: bool = False) -> idx.Comparison:
         k = self._check_k(k)
@@ -77,17 +140,13 @@ class Recommender:
                                           query_info={"user_id": str(user_id), "exclude_seen": exclude_seen}))
 
     def for_movie(self, title: str, k: int = 10) -> idx.Comparison:
-        """Movies whose vectors score highest against this movie's vector (itself left out)."""
-        k = self._check_k(k)
-        m = self.title_index(title)
-        return self._describe(idx.compare(self.bruteforce, self.scann, self.movie_vectors[m], k, [m],
-                                          query_info={"movie_title": title}))
+        """Movies most like this one by the movie tower: cosine of the tower vectors, bias left out."""
+        self.title_index(title)
+        return self.similar.for_movie(title, k)
 
     def _describe(self, comp: idx.Comparison) -> idx.Comparison:
-        for rows in (comp.bruteforce, comp.scann):
-            for r in rows:
-                r["movie_title"] = str(self.ds.titles[r["movie_idx"]])
-                r["genres"] = str(self._genres[r["movie_idx"]]).replace("|", ", ")
+        describe(self.ds, comp.bruteforce)
+        describe(self.ds, comp.scann)
         return comp
 
 

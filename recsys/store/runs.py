@@ -1,9 +1,11 @@
 """Saved training runs under ``$RECSYS_HOME/runs/<run_id>/``.
 
-A run directory holds ``run.json`` (config, per-epoch history, final metrics of the model
-and the popularity baseline, timings, library versions), ``vectors.npz`` (every user's and
+A run directory holds ``run.json`` (its kind, config, per-epoch history, final metrics of
+the model and the baselines, timings, library versions), ``vectors.npz`` (every user's and
 every movie's vector: all that serving and evaluation need) and ``weights/`` (the Keras
-checkpoint). It is written to a hidden temporary folder and renamed into place, so a run
+checkpoint). Two kinds of run share the store: ``retrieval`` (the two-tower user -> movie
+model of a ``TrainConfig``) and ``item_to_item`` (movie -> movie, an ``ItemToItemConfig``;
+its "user" vectors are each movie's query vector). It is written to a hidden temporary folder and renamed into place, so a run
 is either complete or absent, whatever kills the process.
 
 The run id is a hash of the config and the dataset, so asking for the same settings and
@@ -31,24 +33,33 @@ from pathlib import Path
 import numpy as np
 
 from recsys import atomic
-from recsys.config import TrainConfig
+from recsys.config import ItemToItemConfig, TrainConfig
 from recsys.errors import UserError
 from recsys.paths import runs_dir
 
 log = logging.getLogger(__name__)
 FORMAT = 1
+KINDS = {"retrieval": TrainConfig, "item_to_item": ItemToItemConfig}  # run.json "kind" -> its settings
+VECTOR_KEYS = {"retrieval": "user_vectors", "item_to_item": "query_vectors"}  # the query side in vectors.npz
 
 
-def run_id(config: TrainConfig, data_tag: str, strategy: str = "") -> str:
+def kind_of(config) -> str:
+    return next(kind for kind, cls in KINDS.items() if isinstance(config, cls))
+
+
+def run_id(config, data_tag: str, strategy: str = "") -> str:
     """Hash of (config incl. seed, dataset): equal settings on equal data share an id.
 
     ``strategy`` (e.g. ``"mirrored x2"``, see recsys/training/distributed.py) is part of the hash when set:
-    replicas see fewer in-batch negatives, so it is a different training.
+    replicas see fewer in-batch negatives, so it is a different training. Retrieval runs hash
+    no kind (their ids predate the item-to-item kind and must stay the same).
     """
     key = {"config": config.identity(), "data": data_tag}
+    if kind_of(config) != "retrieval":
+        key["kind"] = kind_of(config)
     if strategy:
         key["strategy"] = strategy
-    if config.user_id_dropout:  # serving scales the id by 1 - p (model/two_tower.py); runs saved before did not: other ids
+    if getattr(config, "user_id_dropout", 0):  # serving scales the id by 1 - p (model/two_tower.py); runs saved before did not: other ids
         key["id_dropout"] = "scaled when serving"
     blob = json.dumps(key, sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
@@ -63,7 +74,7 @@ class Run:
     """A saved run: what the pages and the CLI show and serve from."""
 
     run_id: str
-    config: TrainConfig
+    config: TrainConfig | ItemToItemConfig
     history: list
     metrics: dict
     seconds: float
@@ -73,16 +84,20 @@ class Run:
     path: Path
     versions: dict
     strategy: str = ""
+    kind: str = "retrieval"
 
     _vectors: tuple | None = None
 
     @property
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """(user_vectors [U, d], movie_vectors [C, d]), read on first use."""
+        """(user_vectors [U, d], movie_vectors [C, d]), read on first use.
+
+        For an item-to-item run: (query_vectors [C, d], movie_vectors [C, d]), the two towers.
+        """
         if self._vectors is None:
             try:
                 with np.load(self.path / "vectors.npz") as z:
-                    self._vectors = (z["user_vectors"], z["movie_vectors"])
+                    self._vectors = (z[VECTOR_KEYS[self.kind]], z["movie_vectors"])
             except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
                 raise UserError(f"run {self.run_id}: vectors.npz is damaged ({type(e).__name__}: {e})") from None
         return self._vectors
@@ -90,16 +105,19 @@ class Run:
     def vectors_for(self, ds) -> tuple[np.ndarray, np.ndarray]:
         """``vectors``, checked against ``ds``: one vector per user and per title of that dataset."""
         users, movies = self.vectors
-        if len(movies) != len(ds.titles) or len(users) != len(ds.user_ids):
+        queries = len(ds.user_ids) if self.kind == "retrieval" else len(ds.titles)
+        if len(movies) != len(ds.titles) or len(users) != queries:
             raise UserError(f"run {self.run_id} was trained on other data ({self.data})")
         return users, movies
 
     def label(self) -> str:
+        if self.kind == "item_to_item":
+            return f"{self.config.label()} · hit@10 {self.metrics['item_to_item']['item_to_item']['hit_10']:.3f}"
         top = self.metrics["model"]["test"]["top_100"]
         return f"{self.config.label()} · top-100 {top:.3f}"
 
     def summary(self) -> dict:
-        out = {"run_id": self.run_id, "config": self.config.to_dict(), "metrics": self.metrics,
+        out = {"run_id": self.run_id, "kind": self.kind, "config": self.config.to_dict(), "metrics": self.metrics,
                "seconds": self.seconds, "created": self.created, "data": self.data}
         if self.strategy:
             out["strategy"] = self.strategy
@@ -121,7 +139,7 @@ def _versions() -> dict:
 
 
 def save(result, ds, root: Path | None = None) -> Run:
-    """Save a ``TrainResult`` atomically; returns the saved ``Run``.
+    """Save a ``TrainResult`` (or an ``ItemToItemResult``) atomically; returns the saved ``Run``.
 
     Everything is written into a hidden ``.tmp-*`` folder, flushed, and renamed into place
     in one step, so a kill at any moment leaves either the complete run or no run. If
@@ -130,9 +148,10 @@ def save(result, ds, root: Path | None = None) -> Run:
     root = Path(root or runs_dir())
     strategy = getattr(result, "strategy", "") or ""
     rid = run_id(result.config, data_tag(ds), strategy)
+    kind = kind_of(result.config)
     final = root / rid
     meta = {
-        "format": FORMAT, "run_id": rid, "config": result.config.to_dict(), "history": result.history,
+        "format": FORMAT, "run_id": rid, "kind": kind, "config": result.config.to_dict(), "history": result.history,
         "metrics": result.metrics, "seconds": result.seconds, "best_epoch": result.best_epoch,
         "created": time.time(), "data": data_tag(ds), "versions": _versions(),
     }
@@ -140,7 +159,8 @@ def save(result, ds, root: Path | None = None) -> Run:
         meta["strategy"] = strategy
     atomic.clean_leftovers(root)  # hidden folders of writers killed over an hour ago
     with atomic.staging(root, prefix=f".tmp-{rid}-") as tmp:
-        np.savez(tmp / "vectors.npz", user_vectors=result.user_vectors, movie_vectors=result.movie_vectors)
+        queries = result.user_vectors if kind == "retrieval" else result.query_vectors
+        np.savez(tmp / "vectors.npz", **{VECTOR_KEYS[kind]: queries, "movie_vectors": result.movie_vectors})
         if result.model is not None:
             result.model.save_weights(str(tmp / "weights" / "ckpt"))
         (tmp / "run.json").write_text(json.dumps(meta, indent=1))  # written last: its presence means done
@@ -197,21 +217,27 @@ def read_dir(path: Path) -> Run:
             raise TypeError("run.json does not hold an object")
         if meta["run_id"] != path.name:
             raise ValueError(f"run.json belongs to run {meta['run_id']!r}, not to this folder")
-        for variant in ("test", "test_filtered"):
-            for who in ("model", "popularity"):
-                float(meta["metrics"][who][variant]["top_100"])
+        kind = meta.get("kind", "retrieval")  # runs saved before the kind existed are retrieval runs
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind of run {kind!r}")
+        if kind == "retrieval":
+            for candidates in ("test", "test_filtered"):
+                for who in ("model", "popularity"):
+                    float(meta["metrics"][who][candidates]["top_100"])
+        else:
+            float(meta["metrics"]["item_to_item"]["item_to_item"]["hit_10"])
         try:
             with zipfile.ZipFile(path / "vectors.npz") as z:  # reads the zip's directory only
-                missing = {"user_vectors.npy", "movie_vectors.npy"} - set(z.namelist())
+                missing = {f"{VECTOR_KEYS[kind]}.npy", "movie_vectors.npy"} - set(z.namelist())
         except (OSError, zipfile.BadZipFile) as e:
             raise ValueError(f"vectors.npz is unreadable ({e})") from None
         if missing:
             raise KeyError(f"vectors.npz lacks {', '.join(sorted(missing))}")
-        config = TrainConfig.from_dict(meta["config"]).validate()
+        config = KINDS[kind].from_dict(meta["config"]).validate()
         return Run(run_id=meta["run_id"], config=config, history=list(meta["history"]),
                    metrics=meta["metrics"], seconds=float(meta["seconds"]), best_epoch=int(meta["best_epoch"]),
                    created=float(meta["created"]), data=str(meta["data"]), path=path,
-                   versions=meta.get("versions", {}), strategy=str(meta.get("strategy", "")))
+                   versions=meta.get("versions", {}), strategy=str(meta.get("strategy", "")), kind=kind)
     except UserError as e:
         raise UserError(f"run {path.name} is damaged ({e})") from None
     except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as e:
@@ -244,7 +270,7 @@ def _complete(path: Path) -> bool:
         return False
 
 
-def find(config: TrainConfig, ds, root: Path | None = None, strategy: str = "") -> Run | None:
+def find(config, ds, root: Path | None = None, strategy: str = "") -> Run | None:
     """The saved run with exactly these settings on this data, if any."""
     root = Path(root or runs_dir())
     path = root / run_id(config, data_tag(ds), strategy)
@@ -257,8 +283,8 @@ def find(config: TrainConfig, ds, root: Path | None = None, strategy: str = "") 
         return None
 
 
-def list_runs(root: Path | None = None) -> list[Run]:
-    """All complete runs, newest first; damaged or foreign folders are skipped with a warning.
+def list_runs(root: Path | None = None, kind: str | None = "retrieval") -> list[Run]:
+    """All complete runs of ``kind`` (None: every kind), newest first; damaged or foreign folders are skipped.
 
     Hidden folders are never runs: ``.tmp-*`` are being written (or were, by a killed
     process: ``save`` removes those older than an hour) and ``.del-*`` are being deleted.
@@ -272,16 +298,43 @@ def list_runs(root: Path | None = None) -> list[Run]:
             log.warning("skipping %s: not a run folder", p)
             continue
         try:
-            out.append(read_dir(p))
+            run = read_dir(p)
         except UserError as e:
             log.warning("skipping %s: %s", p, e)
+            continue
+        if kind is None or run.kind == kind:
+            out.append(run)
     return sorted(out, key=lambda r: r.created, reverse=True)
+
+
+def item_runs_for(run: Run, root: Path | None = None, among: list | None = None) -> list[Run]:
+    """The item-to-item runs on ``run``'s data and split (newest first): scored on the same held-out ratings.
+
+    ``among``: the item-to-item runs to choose from (default: every saved one).
+    """
+    among = list_runs(root, kind="item_to_item") if among is None else among
+    return [r for r in among if r.data == run.data and r.config.split_of() == run.config.split_of()]
 
 
 def delete(rid: str, root: Path | None = None) -> None:
     run = load(rid, root)
     atomic.discard(run.path)  # renamed away first: it disappears from listings at once
     atomic.clean_leftovers(run.path.parent)
+
+
+def item_to_item_metrics(run: Run, ds) -> dict:
+    """``run.metrics["item_to_item"]``: the held-out hit rates of its movie tower beside the baselines'.
+
+    Runs saved before item-to-item was measured get them computed here from their vectors
+    (a fraction of a second; nothing is written: reading never changes a run).
+    """
+    if "item_to_item" in run.metrics:
+        return run.metrics["item_to_item"]
+    from recsys.evaluation import item_to_item as i2i
+    from recsys.training import train
+
+    space = i2i.similarity_space(run.vectors_for(ds)[1], run.config.movie_bias)
+    return i2i.evaluate(train.prepare(ds, run.config), i2i.embedding_scores(space), "two_tower")
 
 
 def folder_stamp(root: Path | None = None) -> tuple:
@@ -298,17 +351,20 @@ def folder_stamp(root: Path | None = None) -> tuple:
     return (str(root), st.st_mtime_ns, st.st_ino)
 
 
-def frame(items: list[Run], k: int = 100):
+def frame(items: list[Run], k: int = 100, item_to_item: dict | None = None):
     """Saved runs side by side (a pandas frame, one row per run): the Compare page's table.
 
     Settings, test top-``k`` of the model for both metric variants (all candidates; movies
-    seen in training removed), the popularity baseline of the same split, training time, date.
+    seen in training removed), the popularity baseline of the same split, the movie tower's
+    item-to-item hit rate @10 beside item-kNN's (``item_to_item``: run id -> its
+    ``item_to_item_metrics``, for runs saved before they were stored), training time, date.
     """
     import pandas as pd
 
     rows = []
     for r in items:
         c, m = r.config, r.metrics
+        i2i = (item_to_item or {}).get(r.run_id) or m.get("item_to_item")
         rows.append({
             "run_id": r.run_id, "created": pd.Timestamp(r.created, unit="s"), "label": c.label(),
             "embedding_dim": c.embedding_dim, "epochs": c.epochs, "optimizer": c.optimizer,
@@ -316,14 +372,32 @@ def frame(items: list[Run], k: int = 100):
             f"top_{k}": m["model"]["test"][f"top_{k}"], f"top_{k}_seen_removed": m["model"]["test_filtered"][f"top_{k}"],
             f"popularity_top_{k}": m["popularity"]["test"][f"top_{k}"],
             f"popularity_top_{k}_seen_removed": m["popularity"]["test_filtered"][f"top_{k}"],
+            "item_to_item_hit_10": i2i["two_tower"]["hit_10"] if i2i else float("nan"),
+            "itemknn_hit_10": i2i["itemknn"]["hit_10"] if i2i else float("nan"),
             "best_epoch": r.best_epoch, "seconds": r.seconds,
         })
     return pd.DataFrame(rows)
 
 
-def train_or_load(config: TrainConfig, ds=None, callback=None, root: Path | None = None,
+def item_frame(items: list[Run]):
+    """Saved item-to-item runs side by side: settings, held-out hit rates beside item-kNN's and popularity's."""
+    import pandas as pd
+
+    rows = []
+    for r in items:
+        m = r.metrics["item_to_item"]
+        rows.append({"run_id": r.run_id, "created": pd.Timestamp(r.created, unit="s"), "label": r.config.label(),
+                     **{f"hit_{k}": m["item_to_item"][f"hit_{k}"] for k in (1, 10, 50)},
+                     "itemknn_hit_10": m["itemknn"]["hit_10"], "popularity_hit_10": m["popularity"]["hit_10"],
+                     "split": r.config.split, "seed": r.config.seed, "best_epoch": r.best_epoch, "seconds": r.seconds})
+    return pd.DataFrame(rows)
+
+
+def train_or_load(config, ds=None, callback=None, root: Path | None = None,
                   strategy=None) -> tuple[Run, bool]:
     """The saved run for this config if there is one (reused=True), else train and save it.
+
+    ``config``: a ``TrainConfig`` (a retrieval run) or an ``ItemToItemConfig`` (an item-to-item run).
 
     ``strategy``: a ``tf.distribute`` strategy (see recsys/training/distributed.py). With several workers
     every worker must train (they run each step together), so nothing is reused; only the
@@ -347,5 +421,11 @@ def train_or_load(config: TrainConfig, ds=None, callback=None, root: Path | None
     found = find(config, ds, root, tag)
     if found is not None:
         return found, True
+    if isinstance(config, ItemToItemConfig):
+        if strategy is not None:
+            raise UserError("the item-to-item model trains on one device (no --strategy)")
+        from recsys.training import item_to_item
+
+        return save(item_to_item.fit(config, ds, callback), ds, root), False
     result = train.fit(config, ds, callback, strategy=strategy)
     return save(result, ds, root), False

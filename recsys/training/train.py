@@ -18,7 +18,7 @@ import numpy as np
 from recsys import data as data_mod
 from recsys.config import TrainConfig
 from recsys.errors import UserError
-from recsys.evaluation import baselines, topk
+from recsys.evaluation import baselines, item_to_item, topk
 
 
 class Callback:
@@ -31,7 +31,7 @@ class Callback:
         pass
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: what is derived from it can be cached per split
 class TrainingData:
     """Integer arrays of one split, the seen-matrix and the popularity baseline: model-independent.
 
@@ -42,12 +42,16 @@ class TrainingData:
     ds: data_mod.Dataset
     train_users: np.ndarray
     train_movies: np.ndarray
+    train_times: np.ndarray    # when each training rating was given (item-to-item queries: the last one)
     fit_users: np.ndarray      # training rows actually fitted (train minus the validation slice)
     fit_movies: np.ndarray
+    fit_times: np.ndarray
     val_users: np.ndarray
     val_movies: np.ndarray
+    val_times: np.ndarray
     test_users: np.ndarray
     test_movies: np.ndarray
+    test_times: np.ndarray
     seen: object               # [U, C] sparse bool (topk.seen_matrix): movies each user rated in training
     fit_seen: object
     popularity: dict
@@ -77,10 +81,12 @@ def _prepared(ds, split: str, split_fraction: float, seed: int, validation_fract
     seen = topk.seen_matrix(n_users, n_movies, users[tr], movies[tr])
     fit_seen = topk.seen_matrix(n_users, n_movies, users[fit], movies[fit]) if n_val else seen
     counts = np.bincount(movies[fit], minlength=n_movies).astype(np.float64)
+    times = ds.ratings["timestamp"].to_numpy()
     return TrainingData(
-        ds=ds, train_users=users[tr], train_movies=movies[tr], fit_users=users[fit], fit_movies=movies[fit],
-        val_users=users[val], val_movies=movies[val], test_users=users[te], test_movies=movies[te],
-        seen=seen, fit_seen=fit_seen,
+        ds=ds, train_users=users[tr], train_movies=movies[tr], train_times=times[tr],
+        fit_users=users[fit], fit_movies=movies[fit], fit_times=times[fit],
+        val_users=users[val], val_movies=movies[val], val_times=times[val],
+        test_users=users[te], test_movies=movies[te], test_times=times[te], seen=seen, fit_seen=fit_seen,
         popularity=baselines.popularity(movies[tr], users[te], movies[te], seen, n_movies),
         candidate_probability=(counts / counts.sum()).astype(np.float32),
     )
@@ -92,14 +98,14 @@ class TrainResult:
     user_vectors: np.ndarray
     movie_vectors: np.ndarray
     history: list
-    metrics: dict              # {"model": {"test", "test_filtered"}, "popularity": {...}}
+    metrics: dict              # {"model": {"test", "test_filtered"}, "popularity": {...}, "item_to_item": {...}}
     seconds: float
     best_epoch: int
     model: object = field(default=None, repr=False)  # the Keras model (absent for loaded runs)
     strategy: str = ""         # "" on one device, else e.g. "mirrored x2" (see recsys/training/distributed.py)
 
 
-def _optimizer(config: TrainConfig):
+def optimizer_for(config):
     import tensorflow as tf
 
     if config.optimizer == "adagrad":
@@ -151,7 +157,7 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
             movie_tables=features.movie_tables(ds) if config.movie_features else None,
             history=p.fit_seen if config.user_history else None,
         )
-        model.compile(optimizer=_optimizer(config))
+        model.compile(optimizer=optimizer_for(config))
     if strategy is None:
         spec = {"user_idx": tf.TensorSpec([None], tf.int32), "title_idx": tf.TensorSpec([None], tf.int32)}
         train_step = tf.function(model.train_step, input_signature=[spec])
@@ -191,10 +197,12 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
         callback.on_epoch(record)
 
     best_epoch, users, movies, record = best
+    space = item_to_item.similarity_space(movies, config.movie_bias)
     return TrainResult(
         config=config, user_vectors=users, movie_vectors=movies, history=history,
         metrics={"model": {"test": record["test"], "test_filtered": record["test_filtered"]},
-                 "popularity": p.popularity},
+                 "popularity": p.popularity,
+                 "item_to_item": item_to_item.evaluate(p, item_to_item.embedding_scores(space), "two_tower")},
         seconds=time.perf_counter() - started, best_epoch=best_epoch, model=model,
         strategy=_describe(strategy),
     )

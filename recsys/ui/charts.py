@@ -51,6 +51,8 @@ def metric_frame(metrics: dict) -> pd.DataFrame:
     """Long frame of final top-K: who (model/popularity), variant (all candidates/seen removed), K, accuracy."""
     rows = []
     for who, by_candidates in metrics.items():
+        if "test" not in by_candidates:  # not a top-K block (metrics.item_to_item)
+            continue
         for candidates, vals in by_candidates.items():
             for k in KS:
                 rows.append({"who": who, "variant": CANDIDATES[candidates], "K": k, "accuracy": vals[f"top_{k}"]})
@@ -79,12 +81,35 @@ def topk_bars(metrics: dict) -> alt.Chart:
     ).properties(width=60, height=160)
 
 
-def history_frame(history: list, candidates: str = "test") -> pd.DataFrame:
+def history_frame(history: list, candidates: str = "test", prefix: str = "top", ks=KS) -> pd.DataFrame:
+    """Long frame of per-epoch metrics: epoch, K (``top-10`` / ``hit-10``), accuracy."""
     rows = []
     for rec in history:
-        for k in KS:
-            rows.append({"epoch": rec["epoch"], "K": f"top-{k}", "accuracy": rec[candidates][f"top_{k}"]})
+        for k in ks:
+            rows.append({"epoch": rec["epoch"], "K": f"{prefix}-{k}", "accuracy": rec[candidates][f"{prefix}_{k}"]})
     return pd.DataFrame(rows)
+
+
+def _epoch_curves(history: list, reference: dict | None, epochs: int, prefix: str, ks, title: str,
+                  width: int | None) -> alt.VConcatChart:
+    """Loss per epoch over a metric per epoch (one line per K), with a reference's values as dashed rules."""
+    x = alt.X("epoch:Q", scale=alt.Scale(domain=[1, max(epochs, 2)]), axis=alt.Axis(tickMinStep=1))
+    loss = alt.Chart(pd.DataFrame([{"epoch": r["epoch"], "loss": r["loss"]} for r in history]),
+                     title="Training loss").mark_line(point=True).encode(
+        x=x, y=alt.Y("loss:Q", scale=alt.Scale(zero=False)), tooltip=["epoch", alt.Tooltip("loss:Q", format=",.0f")]
+    ).properties(height=180)
+    color = alt.Color("K:N", sort=[f"{prefix}-{k}" for k in ks], title=None)
+    lines = alt.Chart(history_frame(history, "test", prefix, ks), title=title).mark_line(point=True).encode(
+        x=x, y=alt.Y("accuracy:Q", scale=alt.Scale(type="symlog", constant=0.01)), color=color,
+        tooltip=["epoch", "K", alt.Tooltip("accuracy:Q", format=".4f")])
+    layers = [lines]
+    if reference:
+        base = pd.DataFrame([{"K": f"{prefix}-{k}", "accuracy": reference[f"{prefix}_{k}"]} for k in ks])
+        layers.append(alt.Chart(base).mark_rule(strokeDash=[6, 4]).encode(
+            y="accuracy:Q", color=color, tooltip=["K", alt.Tooltip("accuracy:Q", format=".4f")]))
+    sized = {"width": width} if width else {}
+    return alt.vconcat(loss.properties(**sized), alt.layer(*layers).properties(height=260, **sized)).resolve_scale(
+        color="independent")
 
 
 def training_curves(history: list, popularity: dict | None, epochs: int, candidates: str = "test",
@@ -93,24 +118,27 @@ def training_curves(history: list, popularity: dict | None, epochs: int, candida
 
     ``width``: pixels of each panel (a stacked chart cannot stretch to its container).
     """
-    x = alt.X("epoch:Q", scale=alt.Scale(domain=[1, max(epochs, 2)]), axis=alt.Axis(tickMinStep=1))
-    loss = alt.Chart(pd.DataFrame([{"epoch": r["epoch"], "loss": r["loss"]} for r in history]),
-                     title="Training loss").mark_line(point=True).encode(
-        x=x, y=alt.Y("loss:Q", scale=alt.Scale(zero=False)), tooltip=["epoch", alt.Tooltip("loss:Q", format=",.0f")]
-    ).properties(height=180)
-    hist = history_frame(history, candidates)
-    color = alt.Color("K:N", sort=[f"top-{k}" for k in KS], title=None)
-    lines = alt.Chart(hist, title="Test top-K accuracy per epoch (dashed: popularity baseline)").mark_line(
-        point=True).encode(x=x, y=alt.Y("accuracy:Q", scale=alt.Scale(type="symlog", constant=0.01)),
-                           color=color, tooltip=["epoch", "K", alt.Tooltip("accuracy:Q", format=".4f")])
-    layers = [lines]
-    if popularity:
-        base = pd.DataFrame([{"K": f"top-{k}", "accuracy": popularity[candidates][f"top_{k}"]} for k in KS])
-        layers.append(alt.Chart(base).mark_rule(strokeDash=[6, 4]).encode(
-            y="accuracy:Q", color=color, tooltip=["K", alt.Tooltip("accuracy:Q", format=".4f")]))
-    sized = {"width": width} if width else {}
-    return alt.vconcat(loss.properties(**sized), alt.layer(*layers).properties(height=260, **sized)).resolve_scale(
-        color="independent")
+    if candidates != "test":
+        history = [{**r, "test": r[candidates]} for r in history]
+    return _epoch_curves(history, popularity[candidates] if popularity else None, epochs, "top", KS,
+                         "Test top-K accuracy per epoch (dashed: popularity baseline)", width)
+
+
+def item_to_item_curves(history: list, itemknn: dict | None, epochs: int, width: int | None = None):
+    """An item-to-item run's loss, and its held-out hit rate @K per epoch; dashed: item-kNN's."""
+    from recsys.evaluation.item_to_item import KS as HIT_KS
+
+    return _epoch_curves(history, itemknn, epochs, "hit", HIT_KS,
+                         "Held-out hit rate @K per epoch (dashed: item-kNN)", width)
+
+
+def hit_table(metrics: dict) -> pd.DataFrame:
+    """``metrics.item_to_item`` as a table: one row per method, one column per K."""
+    from recsys.evaluation.item_to_item import KS as HIT_KS
+    from recsys.evaluation.item_to_item import METHODS
+
+    return pd.DataFrame([{"method": label, **{f"hit@{k}": metrics[who][f"hit_{k}"] for k in HIT_KS}}
+                         for who, label in METHODS.items() if who in metrics])
 
 
 # --------------------------------------------------------------------------- compare runs, sweeps, embedding map

@@ -9,10 +9,13 @@ towers). Two ways to draw the d-dimensional vectors on a plane:
 - **t-SNE** (scikit-learn) keeps each point's nearest neighbours near it and lets global
   distances go: clusters are clearer, but distances between clusters mean little.
 
-Neighbours are scored like retrieval scores them: the dot product of movie vectors (the
-same numbers as ``python -m recsys recommend --movie``); cosine is listed beside it.
-``genre_agreement`` puts a number on "genres cluster": how often a movie's nearest
-neighbours share a genre with it, against random pairs.
+The map and the neighbours use the space where two movies are compared
+(``item_to_item.similarity_space``: the tower's vectors without the folded bias column, at
+length 1), so a movie's neighbours are ranked by cosine, the same numbers as the Recommend
+page's *Per movie* and ``python -m recsys recommend --movie``; users are drawn the same way
+(their towers' vectors without the bias column's 1, at length 1). ``genre_agreement`` puts a
+number on "genres cluster": how often a movie's nearest neighbours share a genre with it,
+against random pairs.
 """
 from __future__ import annotations
 
@@ -20,8 +23,14 @@ import numpy as np
 import pandas as pd
 
 from recsys.errors import UserError
+from recsys.evaluation import item_to_item as i2i
 
 METHODS = ("pca", "tsne")
+
+
+def spaces(user_vectors: np.ndarray, movie_vectors: np.ndarray, movie_bias: bool) -> tuple:
+    """A run's ``(users, movies)`` where the map draws and compares them (see the module docstring)."""
+    return i2i.normalised(i2i.without_bias(user_vectors, movie_bias)), i2i.similarity_space(movie_vectors, movie_bias)
 
 
 def pca(vectors: np.ndarray, fit_on: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -108,28 +117,26 @@ def user_map(ds, coords: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"user_id": ds.user_ids.astype(str), "x": coords[:, 0], "y": coords[:, 1]})
 
 
-def neighbours(movie_vectors: np.ndarray, m: int, k: int = 10) -> pd.DataFrame:
-    """The ``k`` movies with the highest dot product with movie ``m`` (itself left out).
+def neighbours(space: np.ndarray, m: int, k: int = 10) -> pd.DataFrame:
+    """The ``k`` movies most similar to movie ``m`` (itself left out) in ``space`` (unit vectors).
 
-    Columns: rank, idx, score (dot product: what the index ranks by), cosine.
+    Columns: rank, idx, cosine (what "movies like this" ranks by).
     """
-    n = len(movie_vectors)
+    n = len(space)
     if not 0 <= m < n:
         raise UserError(f"movie index must be between 0 and {n - 1}, got {m}")
     if not 1 <= k <= min(100, n - 1):
         raise UserError(f"k must be between 1 and {min(100, n - 1)}, got {k}")
-    v = movie_vectors.astype(np.float64)
+    v = space.astype(np.float64)
     scores = v @ v[m]
     scores[m] = -np.inf
     top = np.argsort(-scores, kind="stable")[:k]
-    norms = np.linalg.norm(v, axis=1)
-    cosine = (v[top] @ v[m]) / np.maximum(norms[top] * norms[m], 1e-12)
-    return pd.DataFrame({"rank": np.arange(1, k + 1), "idx": top, "score": scores[top], "cosine": cosine})
+    return pd.DataFrame({"rank": np.arange(1, k + 1), "idx": top, "cosine": scores[top]})
 
 
-def genre_agreement(movie_vectors: np.ndarray, genres: list[str], k: int = 10, min_ratings=None,
+def genre_agreement(space: np.ndarray, genres: list[str], k: int = 10, min_ratings=None,
                     counts: np.ndarray | None = None, seed: int = 0) -> dict:
-    """How often a movie and one of its ``k`` nearest neighbours (dot product) share a genre.
+    """How often a movie and one of its ``k`` nearest neighbours in ``space`` (cosine) share a genre.
 
     ``random`` is the same share for random pairs: the gap is how much genre structure
     the embeddings learned. With ``counts`` and ``min_ratings`` only movies rated at least
@@ -141,7 +148,7 @@ def genre_agreement(movie_vectors: np.ndarray, genres: list[str], k: int = 10, m
         keep = keep[np.asarray(counts)[keep] >= min_ratings]
     if len(keep) <= k:
         raise UserError(f"too few movies ({len(keep)}) for {k} neighbours")
-    v = movie_vectors[keep].astype(np.float64)
+    v = space[keep].astype(np.float64)
     scores = v @ v.T
     np.fill_diagonal(scores, -np.inf)
     nn = np.argpartition(-scores, k, axis=1)[:, :k]

@@ -67,11 +67,6 @@ def _g(x) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) >= 1 else f"{x:g}"
 
 
-def stops(name: str, value) -> tuple:
-    """The stops of ``name``'s select-slider (``Lever.stops``), with ``value`` added if it falls between them."""
-    return tuple(sorted(set(LEVERS[name].stops) | {value}))
-
-
 def parse_number(name: str, raw: str, notices: list, what: str = "URL parameter"):
     """Parse and clamp one numeric setting; None (with a notice) if unreadable."""
     spec = LEVERS[name]
