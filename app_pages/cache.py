@@ -138,6 +138,21 @@ def similar_movies(item_run_id: str, scann_params=None):
     return SimilarMovies(*i2i.item_space(*r.vectors_for(ds)), ds, scann_params)
 
 
+@st.cache_data(show_spinner="Tuning EASE, item-kNN and iALS on this split (once)…", max_entries=32)
+def run_metrics(run_id: str) -> dict:
+    """A retrieval run's metrics with the strong baselines of its split (computed once per split for older runs)."""
+    r = run(run_id)
+    return runs.with_baselines(r, dataset(r.config.variant))
+
+
+def strong_baselines_if_ready(config) -> dict | None:
+    """EASE, item-kNN and iALS of ``config``'s split if already computed (a live chart does not wait for them)."""
+    from recsys.training import baselines
+
+    found = baselines.cached(dataset(config.variant), config.split, config.split_fraction, config.seed)
+    return None if found is None else {name: r for name, r in found.items()}
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def item_to_item_metrics(run_id: str) -> dict:
     """A retrieval run's held-out item-to-item hit rates and the baselines' (computed for older runs)."""

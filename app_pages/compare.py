@@ -14,9 +14,11 @@ FLASH = "compare_flash"
 
 def run_table(items, k: int) -> None:
     """All saved runs, sortable by clicking a column header."""
-    df = runs.frame(items, k, {r.run_id: cache.item_to_item_metrics(r.run_id) for r in items})
+    df = runs.frame(items, k, {r.run_id: cache.item_to_item_metrics(r.run_id) for r in items},
+                    {r.run_id: cache.strong_baselines_if_ready(r.config) for r in items})
     pct = lambda label, help=None: st.column_config.NumberColumn(label, format="%.4f", help=help)
-    metrics = [f"top_{k}", f"top_{k}_seen_removed", f"popularity_top_{k}", f"popularity_top_{k}_seen_removed"]
+    metrics = [f"top_{k}", f"top_{k}_seen_removed", f"popularity_top_{k}", f"popularity_top_{k}_seen_removed",
+               f"ease_top_{k}_seen_removed", f"itemknn_top_{k}_seen_removed", f"ials_top_{k}_seen_removed"]
     order = ["run_id", *metrics, "item_to_item_hit_10", "itemknn_hit_10", "embedding_dim", "epochs", "optimizer",
              "learning_rate", "batch_size", "split", "seed", "best_epoch", "seconds", "created", "label"]
     st.dataframe(df, hide_index=True, width="stretch", column_order=order, column_config={
@@ -28,6 +30,9 @@ def run_table(items, k: int) -> None:
         f"top_{k}_seen_removed": pct(f"top-{k} (seen removed)", "Movies the user rated in training left out"),
         f"popularity_top_{k}": pct(f"popularity top-{k}", "The baseline: recommend the most rated movies"),
         f"popularity_top_{k}_seen_removed": pct(f"popularity top-{k} (seen removed)"),
+        **{f"{n}_top_{k}_seen_removed": pct(f"{label} top-{k} (seen removed)", "Tuned on the validation slice of the "
+                                            "run's training ratings; empty until a run on that split has been trained")
+           for n, label in (("ease", "EASE"), ("itemknn", "item-kNN"), ("ials", "iALS"))},
         "item_to_item_hit_10": pct("movies like this: hit@10", "Held-out item-to-item hit rate of the movie tower "
                                    "(cosine): is the next movie a user rated among the 10 neighbours of the one "
                                    "before?"),

@@ -222,6 +222,9 @@ def training_progress(prefix: str = "") -> None:
         c = job.config
         baseline = cache.popularity(c.variant, c.split, c.split_fraction, c.seed, c.validation_fraction)
         st.altair_chart(charts.training_curves(snap["history"], baseline, epochs, width=CHART_WIDTH), width="content")
+        references = {"popularity": baseline, **(cache.strong_baselines_if_ready(c) or {})}
+        st.altair_chart(charts.versus_baselines(snap["history"], chosen(references), epochs, width=2 * CHART_WIDTH),
+                        width="content")
     elif snap["history"]:
         itemknn = cache.item_to_item_baselines(*job.config.split_of())["itemknn"]
         st.altair_chart(charts.item_to_item_curves(snap["history"], itemknn, epochs, width=CHART_WIDTH),
@@ -229,6 +232,23 @@ def training_progress(prefix: str = "") -> None:
 
 
 # ----------------------------------------------------------------------------- result
+
+
+REFERENCES_KEY = "train_references"  # which baselines the charts draw (the multiselect below the result)
+
+
+def chosen(references: dict) -> dict:
+    """The baselines the user keeps on the charts (all until they hide some)."""
+    picked = st.session_state.get(REFERENCES_KEY)
+    return references if picked is None else {k: v for k, v in references.items() if k in picked}
+
+
+def reference_picker() -> None:
+    """Which baselines the charts draw: each can be hidden."""
+    st.multiselect("Baselines on the charts", list(charts.SYSTEMS)[1:], default=list(charts.SYSTEMS)[1:],
+                   format_func=charts.SYSTEMS.get, key=REFERENCES_KEY,
+                   help="Popularity, and the strong simple baselines tuned on the same training ratings: EASE "
+                        "(a linear item-item model), item-kNN and iALS.")
 
 
 def show_result(run_id: str, how: str, seconds: float, current: TrainConfig | None) -> None:
@@ -248,23 +268,29 @@ def show_result(run_id: str, how: str, seconds: float, current: TrainConfig | No
         st.info(f"Loaded a saved run in {seconds:.2f} s: this configuration was trained before "
                 f"in {run.seconds:.1f} s. It is now the active run.")
 
-    model, pop = run.metrics["model"], run.metrics["popularity"]
+    metrics = cache.run_metrics(run.run_id)  # with EASE, item-kNN and iALS, for runs saved before them too
+    model, pop = metrics["model"], metrics["popularity"]
     c = st.columns(4)
     c[0].metric("Training time", f"{run.seconds:.1f} s")
     c[1].metric("Epoch kept", f"{run.best_epoch} of {run.config.epochs}")
     for col, k in ((c[2], 10), (c[3], 100)):
         m, p = model["test"][f"top_{k}"], pop["test"][f"top_{k}"]
         col.metric(f"Test top-{k}", f"{m:.3f}", delta=f"{m - p:+.3f} vs popularity")
-    st.markdown(f"**{topk.read_result(model, pop, 'test')}**")
-    st.caption(f"With the movies each user already rated removed: {topk.read_result(model, pop, 'test_filtered')}")
+    st.markdown(f"**{topk.read_against(metrics, 'test_filtered')}**")
+    st.caption(f"{topk.read_against(metrics, 'test')} *Seen removed* is what a user would be shown; EASE, "
+               "item-kNN and iALS rank the movies a user already rated first, so they are weak among all movies.")
 
-    st.dataframe(charts.metric_table(run.metrics), hide_index=True, width="stretch",
+    st.dataframe(charts.metric_table(metrics), hide_index=True, width="stretch",
                  column_config={f"top-{k}": st.column_config.NumberColumn(format="%.4f") for k in KS})
     st.caption("Top-K accuracy on the test ratings: the share whose movie is among the K highest-scored of the "
                "whole catalog. *All candidates* is what TFRS reports; *seen removed* leaves out movies the user "
-               "rated in training.")
-    st.altair_chart(charts.topk_bars(run.metrics), width="content")
+               "rated in training. EASE, item-kNN and iALS are tuned on a validation slice of the same training "
+               "ratings (`recsys/training/baselines.py`).")
+    references = chosen({name: metrics[name] for name in charts.SYSTEMS if name in metrics and name != "model"})
+    st.altair_chart(charts.topk_bars({"model": model, **references}), width="content")
     st.altair_chart(charts.training_curves(run.history, pop, run.config.epochs, width=CHART_WIDTH), width="content")
+    st.altair_chart(charts.versus_baselines(run.history, references, run.config.epochs, width=2 * CHART_WIDTH),
+                    width="content")
 
 
 # ----------------------------------------------------------------------------- page
@@ -308,6 +334,7 @@ def retrieval_tab() -> None:
         if clicked and config is not None:
             st.session_state[NOTICES_KEY] = []
             start_training(config, ds)
+        reference_picker()
         if not outcome():
             st.info("Nothing trained in this session yet. The tutorial preset takes a few seconds; the *Our best* "
                     "preset about ten. The server trains one model at a time: other sessions queue, and the same "

@@ -1,6 +1,6 @@
 """Sweeps (reuse of saved runs), the embedding map's numbers, and the Compare / Embedding map pages.
 
-Real ML-100k, real (tiny) training. The sweep trains one new run (seed 606); the page test
+Real ML-100k, real (tiny) training. The sweep trains one new run (learning rate 0.3); the page test
 at the end deletes it again through the page, with its confirmation box.
 """
 import json
@@ -17,7 +17,7 @@ from recsys.ui import charts
 from recsys.ui import embedding_map as projection
 from recsys.errors import UserError
 from tests.helpers import assert_clean, open_page
-AXES = {"embedding_dim": [8], "seed": [42, 606]}  # cell 1 = the tiny_run fixture, cell 2 = a new run (own seed)
+AXES = {"embedding_dim": [8], "learning_rate": [0.1, 0.606]}  # cell 1 = the tiny_run fixture, cell 2 = a new run
 
 
 class Recorder(sweep.SweepCallback):
@@ -45,7 +45,7 @@ def first_sweep(tiny_run, ml100k):
 
 
 def test_sweep_reuses_saved_runs(first_sweep, tiny_run, ml100k):
-    assert [c["config"]["seed"] for c in first_sweep.cells] == [42, 606]
+    assert [c["config"]["learning_rate"] for c in first_sweep.cells] == [0.1, 0.606]
     assert first_sweep.cells[0]["reused"] and first_sweep.cells[0]["run_id"] == tiny_run.run_id
 
     root = tiny_run.path.parent
@@ -61,7 +61,7 @@ def test_sweep_reuses_saved_runs(first_sweep, tiny_run, ml100k):
     assert all(ok for _, ok in sweep.plan(tiny_run.config, AXES, ml100k))
 
     frame = again.frame(k=10)
-    assert list(frame.columns[:2]) == ["embedding_dim", "seed"] and len(frame) == 2
+    assert list(frame.columns[:2]) == ["embedding_dim", "learning_rate"] and len(frame) == 2
     best = again.best(k=10)
     assert best["accuracy"] == frame["accuracy"].max()
     spec = charts.sweep_heatmap(frame, list(again.axes), 10).to_dict()
@@ -70,13 +70,14 @@ def test_sweep_reuses_saved_runs(first_sweep, tiny_run, ml100k):
 
 
 def test_sweep_cli(first_sweep, capsys):
-    rc = cli.main(["sweep", "--embedding-dim", "8", "--seed", "42,606", "--epochs", "1", "--batch-size", "4096",
-                   "--k", "10", "--json"])
+    rc = cli.main(["sweep", "--embedding-dim", "8", "--learning-rate", "0.1,0.606", "--epochs", "1", "--batch-size",
+                   "4096", "--k", "10", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["trained"] == 0 and out["reused"] == 2
-    assert out["axes"] == {"seed": [42, 606]}
+    assert out["axes"] == {"learning_rate": [0.1, 0.606]}
     assert out["best"]["run_id"] in {c["run_id"] for c in first_sweep.cells}
-    rc = cli.main(["sweep", "--embedding-dim", "8", "--seed", "42,606", "--epochs", "1", "--batch-size", "4096"])
+    rc = cli.main(["sweep", "--embedding-dim", "8", "--learning-rate", "0.1,0.606", "--epochs", "1", "--batch-size",
+                   "4096"])
     text = capsys.readouterr().out
     assert rc == 0 and "2 reused" in text and "*" in text
     # Mistakes a user can make: exit 2 with one line, nothing trained.
@@ -167,8 +168,8 @@ def test_compare_page_sweep_and_delete(first_sweep, tiny_run):
     at.radio(key="sweep_base").set_value("Active run").run()
     at.selectbox(key="sweep_axis1").set_value("embedding_dim").run()
     at.multiselect(key="sweep_values1_embedding_dim").set_value([8])
-    at.selectbox(key="sweep_axis2").set_value("seed").run()
-    at.multiselect(key="sweep_values2_seed").set_value([42]).run()
+    at.selectbox(key="sweep_axis2").set_value("learning_rate").run()
+    at.multiselect(key="sweep_values2_learning_rate").set_value([0.1]).run()
     assert "1 saved already (reused), 0 to train" in " ".join(m.value for m in at.markdown)
     at.button(key="sweep_go").click().run()
     assert_clean(at, errors=True)

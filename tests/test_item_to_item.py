@@ -159,7 +159,7 @@ def test_cli_per_movie_models_and_train_item_to_item(tiny_run, item_run, capsys)
 
 
 def test_cli_item_to_item_without_a_run_on_the_split_names_the_command(tiny_run, ml100k, capsys):
-    other, _ = runs.train_or_load(tiny_run.config.with_(seed=31), ml100k)
+    other = runs.save(train.fit(tiny_run.config.with_(seed=31), ml100k), ml100k)  # another split (no baselines)
     rc = cli.main(["recommend", "--run", other.run_id, "--movie", "Star Wars (1977)", "--movie-model", "item-to-item"])
     err = capsys.readouterr().err
     assert rc == 2 and "python -m recsys train-item-to-item --split random" in err and "--seed 31" in err

@@ -28,6 +28,7 @@ LEVERS = {
     "movie_bias": dict(movie_bias=True),
     "user_id_dropout": dict(user_id_dropout=0.3),
     "user_history": dict(user_history=True),
+    "full_softmax": dict(full_softmax=True),
 }
 
 
@@ -194,7 +195,7 @@ def test_validation_score_uses_only_validation_numbers():
 def test_report_tables_and_explanation(ml100k):
     rows = report.collect(1, splits=("random",), models={"Tiny": TINY}, ds=ml100k,
                           item_model=cfg.ITEM_DEFAULT.with_(epochs=1))
-    assert [r["system"] for r in rows] == ["Tiny", report.POPULARITY, report.ITEM_MODEL]
+    assert [r["system"] for r in rows] == ["Tiny", report.POPULARITY, "EASE", "Item-kNN", "iALS", report.ITEM_MODEL]
     movies = report.item_to_item_markdown(rows)
     assert "| Item-to-item model (its towers) |" in movies and "| Tiny (movie tower) |" in movies
     assert "| Item-kNN |" in movies and movies.count("| Popularity") == 1
@@ -205,6 +206,8 @@ def test_report_tables_and_explanation(ml100k):
     text = report.to_markdown(summary, "python -m recsys report --seeds 1", date="2024-01-02")
     assert "`python -m recsys report --seeds 1`" in text and "2024-01-02" in text
     assert "| Popularity | all movies |" in text and "| Tiny | seen removed |" in text
+    assert "| EASE | seen removed |" in text and "- Tiny, mean over the seeds: With the movies" in text
+    assert "loses to EASE" in text  # a tiny model does; the sentence says so
     why = report.explain(report.facts(ml100k))
     assert "Log-Q" in why and "%" in why
     f = report.facts(ml100k)

@@ -65,11 +65,13 @@ class TrainingBar:
 
 
 def metrics_table(metrics: dict) -> str:
-    """A run's top-K, model and popularity, both metric variants, as aligned text."""
-    rows = [f"{'':24}" + "".join(f"{'top-' + str(k):>9}" for k in KS)]
-    for who in ("model", "popularity"):
-        for candidates in ("test", "test_filtered"):
+    """A run's top-K, model and baselines (those it has), both metric variants, as aligned text."""
+    rows = [f"{'':27}" + "".join(f"{'top-' + str(k):>9}" for k in KS)]
+    for candidates in ("test", "test_filtered"):
+        for who in ("model", "popularity", "ease", "itemknn", "ials"):
+            if who not in metrics:
+                continue
             vals = metrics[who][candidates]
             label = f"{who} {'(seen removed)' if candidates == 'test_filtered' else '(all)'}"
-            rows.append(f"{label:24}" + "".join(f"{vals[f'top_{k}']:9.4f}" for k in KS))
+            rows.append(f"{label:27}" + "".join(f"{vals[f'top_{k}']:9.4f}" for k in KS))
     return "\n".join(rows)

@@ -33,11 +33,14 @@ def run(a) -> int:
         strategy = distributed.make_strategy(a.strategy, a.cpu_devices)
     run_, reused = runs.train_or_load(config, callback=TrainingBar(config.epochs, a.json or a.quiet),
                                       strategy=strategy)
+    from recsys.training import train
+
+    ds = train.load_dataset(config.variant)
+    m = {**runs.with_baselines(run_, ds), "item_to_item": runs.item_to_item_metrics(run_, ds)}  # older runs too
     out = {"run_id": run_.run_id, "run_dir": str(run_.path), "config": run_.config.to_dict(),
-           "history": run_.history, "metrics": run_.metrics, "seconds": run_.seconds, "reused": reused,
+           "history": run_.history, "metrics": m, "seconds": run_.seconds, "reused": reused,
            "best_epoch": run_.best_epoch, "strategy": run_.strategy or "default"}
-    m = run_.metrics
     text = (f"run {run_.run_id} ({'loaded, trained before' if reused else 'trained'} in {run_.seconds:.1f} s) "
-            f"-> {run_.path}\n{metrics_table(m)}\n{topk.read_result(m['model'], m['popularity'])}")
+            f"-> {run_.path}\n{metrics_table(m)}\n{topk.read_against(m, 'test_filtered')}")
     emit(out, a.json, text)
     return 0

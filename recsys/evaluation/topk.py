@@ -47,17 +47,26 @@ def ranks_both(user_vectors, movie_vectors, users, movies, seen=None, batch: int
     most ~16M scores, so memory stays flat however large the catalog: the cost is
     linear in the number of test pairs times the catalog size.
     """
-    n_movies = len(movie_vectors)
+    movie_t = np.ascontiguousarray(movie_vectors.T, dtype=dtype)
+    return ranks_from(lambda u: user_vectors[u].astype(dtype) @ movie_t, len(movie_vectors), users, movies, seen,
+                      batch)
+
+
+def ranks_from(score_rows, n_movies: int, users, movies, seen=None, batch: int = 4096):
+    """``ranks_both`` for any scorer: ``score_rows(user indices) -> [b, n_movies]`` scores.
+
+    A baseline that is not a dot product of small vectors (EASE, item-kNN score with the
+    whole item x item matrix) computes each user's row of scores once and hands them in here.
+    """
     batch = max(1, min(batch, (1 << 24) // max(n_movies, 1)))
     plain = np.empty(len(users), dtype=np.int64)
     filtered = None if seen is None else np.empty(len(users), dtype=np.int64)
     sparse = seen is not None and is_sparse(seen)
-    movie_t = np.ascontiguousarray(movie_vectors.T, dtype=dtype)
     for start in range(0, len(users), batch):
         u = users[start:start + batch]
         m = movies[start:start + batch]
         rows = np.arange(len(u))
-        scores = user_vectors[u].astype(dtype) @ movie_t             # [b, C]
+        scores = score_rows(u)                                          # [b, C]
         true = scores[rows, m][:, None]
         higher = scores > true
         plain[start:start + batch] = higher.sum(axis=1)
@@ -117,3 +126,27 @@ def read_result(model: dict, baseline: dict, candidates: str = "test") -> str:
         return "The model loses to the popularity baseline at every K: recommending what is popular is better."
     fmt = lambda ks: ", ".join(f"K = {k}" for k in ks)
     return f"The model beats popularity at {fmt(wins)} and loses at {fmt(losses)}."
+
+
+BASELINES = {"popularity": "popularity", "itemknn": "item-kNN", "ials": "iALS", "ease": "EASE"}  # metrics keys
+
+
+def read_against(metrics: dict, candidates: str = "test_filtered", who: str = "model") -> str:
+    """One honest sentence: which baselines the model beats at every K, and where and by how much it loses."""
+    mine = metrics[who][candidates]
+    beaten, lost = [], []
+    for key, name in BASELINES.items():
+        if key not in metrics:
+            continue
+        theirs = metrics[key][candidates]
+        where = [k for k in KS if not mine[f"top_{k}"] > theirs[f"top_{k}"]]
+        if not where:
+            beaten.append(name)
+            continue
+        gap = max((theirs[f"top_{k}"] - mine[f"top_{k}"]) / max(theirs[f"top_{k}"], 1e-12) for k in where)
+        at = "every K" if len(where) == len(KS) else "K = " + ", ".join(map(str, where))
+        lost.append(f"loses to {name} at {at} (by up to {gap:.0%})")
+    parts = ([f"beats {' and '.join(beaten) if len(beaten) < 3 else ', '.join(beaten[:-1]) + ' and ' + beaten[-1]} "
+              "at every K"] if beaten else []) + lost
+    scope = "With the movies users rated removed" if candidates == "test_filtered" else "Among all movies"
+    return f"{scope}, the model " + "; ".join(parts) + "."

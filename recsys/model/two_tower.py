@@ -37,7 +37,9 @@ Two levers beyond the tutorial live in the towers (see ``TrainConfig``):
   the user rated in training (the YouTube two-tower recipe: a user is also what they watched).
   Training leaves each row's own movie out of its history: otherwise "the answer is in the
   question", and the model would learn to recommend what the user has already seen. Each
-  step reads only the histories of the batch's users (a ragged gather).
+  step reads only the histories of the batch's users (a ragged gather). Serving (and test)
+  uses all of a user's training ratings, the validation slice included, as EASE and the
+  other baselines do; validation is scored with the fitted ratings alone.
 """
 from __future__ import annotations
 
@@ -142,17 +144,20 @@ class TwoTowerModel(tfrs.Model):
     """The tutorial's model on integer ids: ``user_model``, ``movie_model`` and a Retrieval task."""
 
     def __init__(self, config: TrainConfig, n_users: int, n_titles: int, candidate_probability=None,
-                 user_tables=None, movie_tables=None, history=None):
-        """``history``: [n_users, n_titles] sparse matrix of training ratings (``user_history`` only)."""
+                 user_tables=None, movie_tables=None, history=None, serving_history=None):
+        """``history``: [n_users, n_titles] sparse matrix of the fitted ratings (``user_history`` only);
+        ``serving_history``: of all training ratings (default: ``history``), what a user's vector is made
+        of when serving and on test. Validation is scored with ``history`` alone, so the slice it is scored
+        on never appears in the users' histories."""
         super().__init__()
         self.config = config
+        self.n_titles = n_titles
         self.history = None
         if config.user_history:
             if history is None:
                 raise ValueError("user_history needs the matrix of training ratings")
-            csr = history.tocsr()  # row u lists the movies user u rated in training
-            self.history = tf.RaggedTensor.from_row_splits(csr.indices.astype(np.int32), csr.indptr.astype(np.int64))
-            self.history_count = tf.constant(np.diff(csr.indptr).astype(np.float32))
+            self.history, self.history_count = _ragged(history)  # row u lists the movies user u rated
+            self.serving_history, self.serving_count = _ragged(history if serving_history is None else serving_history)
             self.history_embedding = tf.keras.layers.Embedding(n_titles, config.embedding_dim, name="history",
                                                                embeddings_initializer="zeros")
         stranger = config.movie_bias or config.user_id_dropout > 0  # levers for users with no ratings
@@ -191,13 +196,13 @@ class TwoTowerModel(tfrs.Model):
         return (tf.concat([queries, ones], axis=1), tf.concat([candidates, self.movie_bias(movies)], axis=1),
                 queries, candidates)
 
-    def history_sums(self, users):
-        """Sum of h_c over each given user's training movies: [len(users), d] (zeros for no history).
+    def history_sums(self, users, history=None):
+        """Sum of h_c over each given user's movies in ``history`` (default: the fitted ones): [len(users), d].
 
         Only the given users' lists are read, so a step costs the batch's histories, not the
         whole ratings matrix.
         """
-        movies = tf.gather(self.history, users)  # ragged [U, None]
+        movies = tf.gather(self.history if history is None else history, users)  # ragged [U, None]
         return tf.reduce_sum(tf.ragged.map_flat_values(self.history_embedding, movies), axis=1)
 
     def _with_history(self, row_queries, users, user_index, features):
@@ -211,6 +216,8 @@ class TwoTowerModel(tfrs.Model):
         return _plus(row_queries, (sums - own) / others)
 
     def compute_loss(self, features, training=False):
+        if self.config.full_softmax:
+            return self._full_softmax_loss(features, training)
         users, user_index = tf.unique(features["user_idx"])
         movies, movie_index = tf.unique(features["title_idx"])
         queries, candidates, q_raw, c_raw = self.towers(users, movies, training)
@@ -224,13 +231,51 @@ class TwoTowerModel(tfrs.Model):
             loss += self.config.l2 * (tf.reduce_sum(tf.square(q_raw)) + tf.reduce_sum(tf.square(c_raw)))
         return loss
 
-    def vectors(self, n_users: int, n_titles: int) -> tuple[np.ndarray, np.ndarray]:
-        """All user vectors [U, d] and all movie vectors [C, d], for evaluation and indexes."""
+    def _full_softmax_loss(self, features, training):
+        """``full_softmax``: every row's movie against the whole catalog, the exact softmax.
+
+            loss_i = -s(u_i, m_i) + log sum_c exp s(u_i, c)        (c over all C movies)
+
+        The log-sum-exp is computed once per distinct user of the batch ([U, C] scores), or
+        per row with ``user_history`` (each row has its own history). No negatives are
+        sampled, so there is no sampling bias and log-Q has nothing to correct.
+        """
+        users, user_index = tf.unique(features["user_idx"])
+        batch_movies, _ = tf.unique(features["title_idx"])
+        queries, candidates, q_raw, c_raw = self.towers(users, tf.range(self.n_titles), training)
+        if self.history is not None:
+            queries = self._with_history(tf.gather(queries, user_index), users, user_index, features)
+            user_index = tf.range(tf.shape(queries)[0])
+        scores = tf.matmul(queries, candidates, transpose_b=True)               # [U or B, C]
+        if self.config.temperature != 1.0:
+            scores = scores / self.config.temperature
+        positive = tf.gather_nd(scores, tf.stack([user_index, features["title_idx"]], axis=1))
+        loss = tf.reduce_sum(tf.gather(tf.reduce_logsumexp(scores, axis=1), user_index) - positive)
+        if self.config.l2:  # the batch's users and movies, as in the in-batch loss
+            loss += self.config.l2 * (tf.reduce_sum(tf.square(q_raw)) +
+                                      tf.reduce_sum(tf.square(tf.gather(c_raw, batch_movies))))
+        return loss
+
+    def vectors(self, n_users: int, n_titles: int, serving: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """All user vectors [U, d] and all movie vectors [C, d], for evaluation and indexes.
+
+        With ``user_history`` a user's vector adds the mean h over their whole training history
+        (``serving``), or over the fitted ratings only (``serving=False``: for the validation slice).
+        """
         users, movies, _, _ = self.towers(tf.range(n_users), tf.range(n_titles))
-        if self.history is not None:  # serving: the mean over the whole training history
+        if self.history is not None:
             ids = tf.range(n_users)
-            users = _plus(users, self.history_sums(ids) / tf.maximum(tf.gather(self.history_count, ids), 1.0)[:, None])
+            history, count = (self.serving_history, self.serving_count) if serving else (self.history,
+                                                                                         self.history_count)
+            users = _plus(users, self.history_sums(ids, history) / tf.maximum(tf.gather(count, ids), 1.0)[:, None])
         return users.numpy(), movies.numpy()
+
+
+def _ragged(matrix):
+    """A sparse [users, movies] matrix as a ragged tensor of each user's movies, and each user's count."""
+    csr = matrix.tocsr()
+    lists = tf.RaggedTensor.from_row_splits(csr.indices.astype(np.int32), csr.indptr.astype(np.int64))
+    return lists, tf.constant(np.diff(csr.indptr).astype(np.float32))
 
 
 def _plus(users, history):

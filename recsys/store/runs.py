@@ -59,6 +59,8 @@ def run_id(config, data_tag: str, strategy: str = "") -> str:
         key["kind"] = kind_of(config)
     if strategy:
         key["strategy"] = strategy
+    if getattr(config, "user_history", False):  # serving uses the whole training history now (was: fitted only)
+        key["history"] = "all training ratings when serving"
     if getattr(config, "user_id_dropout", 0):  # serving scales the id by 1 - p (model/two_tower.py); runs saved before did not: other ids
         key["id_dropout"] = "scaled when serving"
     blob = json.dumps(key, sort_keys=True)
@@ -351,13 +353,15 @@ def folder_stamp(root: Path | None = None) -> tuple:
     return (str(root), st.st_mtime_ns, st.st_ino)
 
 
-def frame(items: list[Run], k: int = 100, item_to_item: dict | None = None):
+def frame(items: list[Run], k: int = 100, item_to_item: dict | None = None, strong: dict | None = None):
     """Saved runs side by side (a pandas frame, one row per run): the Compare page's table.
 
     Settings, test top-``k`` of the model for both metric variants (all candidates; movies
     seen in training removed), the popularity baseline of the same split, the movie tower's
     item-to-item hit rate @10 beside item-kNN's (``item_to_item``: run id -> its
-    ``item_to_item_metrics``, for runs saved before they were stored), training time, date.
+    ``item_to_item_metrics``, for runs saved before they were stored), EASE's, item-kNN's and
+    iALS's top-``k`` with seen movies removed (``strong``: run id -> those baselines, for older
+    runs; NaN when not known), training time, date.
     """
     import pandas as pd
 
@@ -365,6 +369,7 @@ def frame(items: list[Run], k: int = 100, item_to_item: dict | None = None):
     for r in items:
         c, m = r.config, r.metrics
         i2i = (item_to_item or {}).get(r.run_id) or m.get("item_to_item")
+        base = {**((strong or {}).get(r.run_id) or {}), **{n: m[n] for n in ("ease", "itemknn", "ials") if n in m}}
         rows.append({
             "run_id": r.run_id, "created": pd.Timestamp(r.created, unit="s"), "label": c.label(),
             "embedding_dim": c.embedding_dim, "epochs": c.epochs, "optimizer": c.optimizer,
@@ -372,6 +377,8 @@ def frame(items: list[Run], k: int = 100, item_to_item: dict | None = None):
             f"top_{k}": m["model"]["test"][f"top_{k}"], f"top_{k}_seen_removed": m["model"]["test_filtered"][f"top_{k}"],
             f"popularity_top_{k}": m["popularity"]["test"][f"top_{k}"],
             f"popularity_top_{k}_seen_removed": m["popularity"]["test_filtered"][f"top_{k}"],
+            **{f"{n}_top_{k}_seen_removed": base[n]["test_filtered"][f"top_{k}"] if n in base else float("nan")
+               for n in ("ease", "itemknn", "ials")},
             "item_to_item_hit_10": i2i["two_tower"]["hit_10"] if i2i else float("nan"),
             "itemknn_hit_10": i2i["itemknn"]["hit_10"] if i2i else float("nan"),
             "best_epoch": r.best_epoch, "seconds": r.seconds,
@@ -427,5 +434,23 @@ def train_or_load(config, ds=None, callback=None, root: Path | None = None,
         from recsys.training import item_to_item
 
         return save(item_to_item.fit(config, ds, callback), ds, root), False
+    strong = split_baselines(config, ds)  # first, so that a page can draw them while the model trains
     result = train.fit(config, ds, callback, strategy=strategy)
+    result.metrics.update(strong)
     return save(result, ds, root), False
+
+
+def split_baselines(config, ds) -> dict:
+    """EASE, item-kNN and iALS on ``config``'s split (``recsys/training/baselines.py``: tuned once, kept on disk)."""
+    from recsys.training import baselines
+
+    found = baselines.for_split(ds, config.split, config.split_fraction, config.seed)
+    return {name: {"test": r["test"], "test_filtered": r["test_filtered"], "params": r["params"]}
+            for name, r in found.items()}
+
+
+def with_baselines(run: Run, ds) -> dict:
+    """``run.metrics`` with the strong baselines of its split (computed for runs saved before they were stored)."""
+    if run.kind != "retrieval" or all(name in run.metrics for name in ("ease", "itemknn", "ials")):
+        return run.metrics
+    return {**run.metrics, **split_baselines(run.config, ds)}

@@ -156,6 +156,7 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
             user_tables=features.user_tables(ds) if config.user_features else None,
             movie_tables=features.movie_tables(ds) if config.movie_features else None,
             history=p.fit_seen if config.user_history else None,
+            serving_history=p.seen if config.user_history else None,
         )
         model.compile(optimizer=optimizer_for(config))
     if strategy is None:
@@ -186,7 +187,8 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
         record = {"epoch": epoch, "loss": total / steps, "seconds": time.perf_counter() - started,
                   **topk.evaluate(users, movies, p.test_users, p.test_movies, p.seen)}
         if len(p.val_users):  # both variants, as on test: "validation" seen removed, "validation_all" not
-            val_all, val_filtered = topk.ranks_both(users, movies, p.val_users, p.val_movies, p.fit_seen)
+            fitted = model.vectors(n_users, n_movies, serving=False)[0] if config.user_history else users
+            val_all, val_filtered = topk.ranks_both(fitted, movies, p.val_users, p.val_movies, p.fit_seen)
             record["validation"] = topk.accuracy_at(val_filtered)
             record["validation_all"] = topk.accuracy_at(val_all)
         history.append(record)

@@ -47,15 +47,19 @@ def genre_counts(ds) -> alt.Chart:
         x=alt.X("ratings:Q"), y=alt.Y("genre:N", sort="-x"), tooltip=["genre", "ratings"])
 
 
+SYSTEMS = {"model": "model", "popularity": "popularity", "ease": "EASE", "itemknn": "item-kNN", "ials": "iALS"}
+COLOURS = {"model": "#4c78a8", "popularity": "#bbbbbb", "EASE": "#e45756", "item-kNN": "#54a24b", "iALS": "#b279a2"}
+
+
 def metric_frame(metrics: dict) -> pd.DataFrame:
-    """Long frame of final top-K: who (model/popularity), variant (all candidates/seen removed), K, accuracy."""
+    """Long frame of final top-K: who (model, popularity, EASE…), variant (all candidates/seen removed), K, accuracy."""
     rows = []
-    for who, by_candidates in metrics.items():
-        if "test" not in by_candidates:  # not a top-K block (metrics.item_to_item)
+    for who, block in metrics.items():
+        if who not in SYSTEMS or "test" not in block:  # not a top-K block (metrics.item_to_item)
             continue
-        for candidates, vals in by_candidates.items():
+        for candidates, name in CANDIDATES.items():
             for k in KS:
-                rows.append({"who": who, "variant": CANDIDATES[candidates], "K": k, "accuracy": vals[f"top_{k}"]})
+                rows.append({"who": SYSTEMS[who], "variant": name, "K": k, "accuracy": block[candidates][f"top_{k}"]})
     return pd.DataFrame(rows)
 
 
@@ -69,13 +73,14 @@ def metric_table(metrics: dict) -> pd.DataFrame:
 
 
 def topk_bars(metrics: dict) -> alt.Chart:
-    """Grouped bars: model vs popularity at each K, one panel per metric variant."""
+    """Grouped bars: the model and its baselines at each K, one panel per metric variant."""
     df = metric_frame(metrics)
+    shown = [w for w in COLOURS if w in set(df["who"])]
     return alt.Chart(df).mark_bar().encode(
-        x=alt.X("who:N", title=None, axis=alt.Axis(labels=False, ticks=False)),
+        x=alt.X("who:N", title=None, sort=shown, axis=alt.Axis(labels=False, ticks=False)),
         y=alt.Y("accuracy:Q", title="top-K accuracy"),
-        color=alt.Color("who:N", title=None, scale=alt.Scale(domain=["model", "popularity"],
-                                                             range=["#4c78a8", "#bbbbbb"])),
+        color=alt.Color("who:N", title=None, sort=shown, scale=alt.Scale(domain=shown,
+                                                                          range=[COLOURS[w] for w in shown])),
         column=alt.Column("K:O", title="K"), row=alt.Row("variant:N", title=None),
         tooltip=["who", "variant", "K", alt.Tooltip("accuracy:Q", format=".4f")],
     ).properties(width=60, height=160)
@@ -122,6 +127,34 @@ def training_curves(history: list, popularity: dict | None, epochs: int, candida
         history = [{**r, "test": r[candidates]} for r in history]
     return _epoch_curves(history, popularity[candidates] if popularity else None, epochs, "top", KS,
                          "Test top-K accuracy per epoch (dashed: popularity baseline)", width)
+
+
+def versus_baselines(history: list, references: dict, epochs: int, ks=(10, 100), candidates: str = "test_filtered",
+                     width: int | None = None) -> alt.HConcatChart:
+    """The model's top-K per epoch (solid) against each baseline's (dashed), one panel per K.
+
+    ``references``: name (``SYSTEMS`` key) -> its metrics block; seen movies removed by default,
+    the variant where the strong baselines are strongest.
+    """
+    x = alt.X("epoch:Q", scale=alt.Scale(domain=[1, max(epochs, 2)]), axis=alt.Axis(tickMinStep=1))
+    shown = ["model"] + [SYSTEMS[r] for r in references]
+    colour = alt.Color("system:N", title=None, sort=shown, scale=alt.Scale(domain=shown,
+                                                                            range=[COLOURS[s] for s in shown]))
+    panels = []
+    for k in ks:
+        line = pd.DataFrame([{"epoch": r["epoch"], "system": "model", "accuracy": r[candidates][f"top_{k}"]}
+                             for r in history])
+        rules = pd.DataFrame([{"system": SYSTEMS[name], "accuracy": block[candidates][f"top_{k}"]}
+                              for name, block in references.items()], columns=["system", "accuracy"])
+        layers = [alt.Chart(line).mark_line(point=True).encode(
+            x=x, y=alt.Y("accuracy:Q", title=f"top-{k}", scale=alt.Scale(zero=False)), color=colour,
+            tooltip=["epoch", "system", alt.Tooltip("accuracy:Q", format=".4f")])]
+        if len(rules):
+            layers.append(alt.Chart(rules).mark_rule(strokeDash=[6, 4], strokeWidth=2).encode(
+                y="accuracy:Q", color=colour, tooltip=["system", alt.Tooltip("accuracy:Q", format=".4f")]))
+        panels.append(alt.layer(*layers, title=f"Top-{k}, {CANDIDATES[candidates]}").properties(
+            height=220, **({"width": width // 2} if width else {})))
+    return alt.hconcat(*panels).resolve_scale(y="independent")
 
 
 def item_to_item_curves(history: list, itemknn: dict | None, epochs: int, width: int | None = None):
