@@ -251,22 +251,30 @@ def reference_picker() -> None:
                         "(a linear item-item model), item-kNN and iALS.")
 
 
-def show_result(run_id: str, how: str, seconds: float, current: TrainConfig | None) -> None:
-    """The outcome of the last Train click: how it was obtained, top-K against popularity, curves."""
+def result_header(run_id: str, how: str, seconds: float, current, after: str):
+    """The run of the last Train click and how it was obtained (``after``: what now holds); None if it is gone."""
     try:
         run = cache.run(run_id)
     except UserError as e:  # deleted meanwhile
         common.show_error(e)
-        return
+        return None
     st.subheader("Result")
     st.caption(f"Run `{run.run_id}` · {run.config.label()}")
     if current is not None and current != run.config:
         st.caption("The settings have changed since: press Train to run the new ones.")
     if how == "trained":
-        st.success(f"Trained in {run.seconds:.1f} s and saved as run {run.run_id}; it is now the active run.")
+        st.success(f"Trained in {run.seconds:.1f} s and saved as run {run.run_id}. {after}")
     else:
         st.info(f"Loaded a saved run in {seconds:.2f} s: this configuration was trained before "
-                f"in {run.seconds:.1f} s. It is now the active run.")
+                f"in {run.seconds:.1f} s. {after}")
+    return run
+
+
+def show_result(run_id: str, how: str, seconds: float, current: TrainConfig | None) -> None:
+    """The outcome of the last Train click: how it was obtained, top-K against every baseline, curves."""
+    run = result_header(run_id, how, seconds, current, "It is now the active run.")
+    if run is None:
+        return
 
     metrics = cache.run_metrics(run.run_id)  # with EASE, item-kNN and iALS, for runs saved before them too
     model, pop = metrics["model"], metrics["popularity"]
@@ -376,20 +384,10 @@ def item_config_from_widgets() -> ItemToItemConfig:
 
 def show_item_result(run_id: str, how: str, seconds: float, current) -> None:
     """An item-to-item run: its held-out hit rates against item-kNN and popularity, and its curves."""
-    try:
-        run = cache.run(run_id)
-    except UserError as e:
-        common.show_error(e)
+    run = result_header(run_id, how, seconds, current, "The Recommend page's *Per movie* shows its neighbours "
+                        "beside the retrieval model's, for the active run's split.")
+    if run is None:
         return
-    st.subheader("Result")
-    st.caption(f"Run `{run.run_id}` · {run.config.label()}")
-    if current is not None and current != run.config:
-        st.caption("The settings have changed since: press Train to run the new ones.")
-    if how == "trained":
-        st.success(f"Trained in {run.seconds:.1f} s and saved as run {run.run_id}. The Recommend page's *Per movie* "
-                   "shows its neighbours beside the retrieval model's.")
-    else:
-        st.info(f"Loaded a saved run in {seconds:.2f} s: this configuration was trained before in {run.seconds:.1f} s.")
     m = run.metrics["item_to_item"]
     c = st.columns(4)
     c[0].metric("Training time", f"{run.seconds:.1f} s")

@@ -32,9 +32,14 @@ def run(a) -> int:
     note = progress(a.quiet)
     command = "python -m recsys report" + (f" --seeds {a.seeds}" if a.seeds != 3 else "") + \
         (f" --out {a.out}" if a.out else "") + (" --no-ladder" if not a.ladder else "")
+    import os
+
+    load_before = os.getloadavg()[0]
     rows = report.collect(a.seeds, progress=note)
     summary = report.summarize(rows)
-    text = report.to_markdown(summary, command, note="Timings were taken on a shared 2-core machine under load.")
+    text = report.to_markdown(summary, command, note=(
+        f"Timings: {os.cpu_count()} cores, load average {load_before:.1f} when the report started and "
+        f"{os.getloadavg()[0]:.1f} when its tables were done (the report's own training counts in it)."))
     text += "\n" + report.item_to_item_markdown(rows)
     ladder_rows = report.collect_ladder(progress=note) if a.ladder else []
     if ladder_rows:

@@ -85,23 +85,13 @@ def fit(config: ItemToItemConfig, ds: data_mod.Dataset | None = None, callback=N
     train_step = tf.function(model.train_step, input_signature=[spec])
 
     rng = np.random.default_rng(config.seed)
-    n = len(q_train)
-    steps = -(-n // config.batch_size)
+    columns = {"query": q_train.astype(np.int32), "candidate": c_train.astype(np.int32)}
     history, best, best_score = [], None, -1.0
     for epoch in range(1, config.epochs + 1):
-        order = rng.permutation(n)
-        total = 0.0
-        for step in range(steps):
-            rows = order[step * config.batch_size:(step + 1) * config.batch_size]
-            logs = train_step({"query": q_train[rows].astype(np.int32), "candidate": c_train[rows].astype(np.int32)})
-            loss = float(logs["total_loss"])
-            if not np.isfinite(loss):
-                raise UserError(f"training diverged at epoch {epoch} (loss {loss}); lower the learning rate")
-            total += loss
-            callback.on_batch(epoch, step + 1, steps, loss)
+        loss = train.run_epoch(train_step, columns, config.batch_size, rng, epoch, callback)
         queries, candidates = model.vectors(n_movies)
         scores = i2i.embedding_scores(*i2i.item_space(queries, candidates))  # as served: cosine
-        record = {"epoch": epoch, "loss": total / steps, "seconds": time.perf_counter() - started,
+        record = {"epoch": epoch, "loss": loss, "seconds": time.perf_counter() - started,
                   "test": i2i.evaluate(p, scores, "item_to_item")["item_to_item"]}
         if len(val_q):
             record["validation"] = i2i.hit_rate(scores, val_q, popularity)

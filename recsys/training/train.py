@@ -123,6 +123,27 @@ def validation_score(record: dict) -> float:
     return sum(record[key]["top_10"] + record[key]["top_100"] for key in ("validation", "validation_all"))
 
 
+def run_epoch(train_step, columns: dict, batch_size: int, rng, epoch: int, callback: Callback) -> float:
+    """One pass over the training rows in a fresh random order; the mean batch loss.
+
+    ``columns``: the integer arrays a step is fed (one row per example), cut into batches of
+    ``batch_size``. Every step's loss goes to ``callback.on_batch``; a loss that is not a
+    finite number stops training with a message (the learning rate is too high).
+    """
+    n = len(next(iter(columns.values())))
+    order = rng.permutation(n)
+    steps = -(-n // batch_size)
+    total = 0.0
+    for step in range(steps):
+        rows = order[step * batch_size:(step + 1) * batch_size]
+        loss = float(train_step({name: values[rows] for name, values in columns.items()})["total_loss"])
+        if not np.isfinite(loss):
+            raise UserError(f"training diverged at epoch {epoch} (loss {loss}); lower the learning rate")
+        total += loss
+        callback.on_batch(epoch, step + 1, steps, loss)
+    return total / steps
+
+
 def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callback | None = None,
         strategy=None) -> TrainResult:
     """Train ``config`` on ``ds`` (default: ML-100k) and evaluate after every epoch.
@@ -169,22 +190,12 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
         train_step = distributed.step_function(strategy, model)
 
     rng = np.random.default_rng(config.seed)
-    n = len(p.fit_users)
-    steps = -(-n // config.batch_size)
+    columns = {"user_idx": p.fit_users, "title_idx": p.fit_movies}
     history, best, best_score = [], None, -1.0
     for epoch in range(1, config.epochs + 1):
-        order = rng.permutation(n)
-        total = 0.0
-        for step in range(steps):
-            rows = order[step * config.batch_size:(step + 1) * config.batch_size]
-            logs = train_step({"user_idx": p.fit_users[rows], "title_idx": p.fit_movies[rows]})
-            loss = float(logs["total_loss"])
-            if not np.isfinite(loss):
-                raise UserError(f"training diverged at epoch {epoch} (loss {loss}); lower the learning rate")
-            total += loss
-            callback.on_batch(epoch, step + 1, steps, loss)
+        loss = run_epoch(train_step, columns, config.batch_size, rng, epoch, callback)
         users, movies = model.vectors(n_users, n_movies)
-        record = {"epoch": epoch, "loss": total / steps, "seconds": time.perf_counter() - started,
+        record = {"epoch": epoch, "loss": loss, "seconds": time.perf_counter() - started,
                   **topk.evaluate(users, movies, p.test_users, p.test_movies, p.seen)}
         if len(p.val_users):  # both variants, as on test: "validation" seen removed, "validation_all" not
             fitted = model.vectors(n_users, n_movies, serving=False)[0] if config.user_history else users
