@@ -223,7 +223,7 @@ def training_progress(prefix: str = "") -> None:
         baseline = cache.popularity(c.variant, c.split, c.split_fraction, c.seed, c.validation_fraction)
         st.altair_chart(charts.training_curves(snap["history"], baseline, epochs, width=CHART_WIDTH), width="content")
         references = {"popularity": baseline, **(cache.strong_baselines_if_ready(c) or {})}
-        st.altair_chart(charts.versus_baselines(snap["history"], chosen(references), epochs, width=2 * CHART_WIDTH),
+        st.altair_chart(charts.versus_baselines(snap["history"], chosen(references), epochs, width=CHART_WIDTH),
                         width="content")
     elif snap["history"]:
         itemknn = cache.item_to_item_baselines(*job.config.split_of())["itemknn"]
@@ -297,7 +297,7 @@ def show_result(run_id: str, how: str, seconds: float, current: TrainConfig | No
     references = chosen({name: metrics[name] for name in charts.SYSTEMS if name in metrics and name != "model"})
     st.altair_chart(charts.topk_bars({"model": model, **references}), width="content")
     st.altair_chart(charts.training_curves(run.history, pop, run.config.epochs, width=CHART_WIDTH), width="content")
-    st.altair_chart(charts.versus_baselines(run.history, references, run.config.epochs, width=2 * CHART_WIDTH),
+    st.altair_chart(charts.versus_baselines(run.history, references, run.config.epochs, width=CHART_WIDTH),
                     width="content")
 
 

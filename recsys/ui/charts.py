@@ -67,9 +67,10 @@ def metric_table(metrics: dict) -> pd.DataFrame:
     """Final top-K as a table: one row per (variant, model or popularity), one column per K."""
     df = metric_frame(metrics)
     df["variant"] = pd.Categorical(df["variant"], ["all candidates", "seen removed"])
+    df["who"] = pd.Categorical(df["who"], [w for w in COLOURS if w in set(df["who"])])  # the model first
     t = df.pivot_table(index=["variant", "who"], columns="K", values="accuracy", observed=True).sort_index()
     t.columns = [f"top-{k}" for k in t.columns]
-    return t.reset_index().astype({"variant": str})
+    return t.reset_index().astype({"variant": str, "who": str})
 
 
 def topk_bars(metrics: dict) -> alt.Chart:
@@ -154,7 +155,7 @@ def versus_baselines(history: list, references: dict, epochs: int, ks=(10, 100),
                 y="accuracy:Q", color=colour, tooltip=["system", alt.Tooltip("accuracy:Q", format=".4f")]))
         panels.append(alt.layer(*layers, title=f"Top-{k}, {CANDIDATES[candidates]}").properties(
             height=220, **({"width": width // 2} if width else {})))
-    return alt.hconcat(*panels).resolve_scale(y="independent")
+    return alt.hconcat(*panels).resolve_scale(y="independent").configure_legend(orient="bottom")
 
 
 def item_to_item_curves(history: list, itemknn: dict | None, epochs: int, width: int | None = None):
