@@ -153,6 +153,9 @@ def test_cli_per_movie_models_and_train_item_to_item(tiny_run, item_run, capsys)
     trained = json.loads(capsys.readouterr().out)
     assert trained["reused"] and trained["run_id"] == item_run.run_id
     assert set(trained["metrics"]["item_to_item"]) >= {"item_to_item", "popularity", "itemknn", "queries"}
+    assert cli.main(["runs", "--kind", "item_to_item", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert item_run.run_id in {r["run_id"] for r in listed} and {r["kind"] for r in listed} == {"item_to_item"}
     assert cli.main(["train", "--embedding-dim", "8", "--epochs", "1", "--batch-size", "4096", "--json", "--quiet"]) == 0
     retrieval = json.loads(capsys.readouterr().out)
     assert set(retrieval["metrics"]["item_to_item"]) >= {"two_tower", "popularity", "itemknn"}

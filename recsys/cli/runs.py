@@ -6,6 +6,8 @@ from recsys.cli.output import emit
 
 def register(sub) -> None:
     ls = sub.add_parser("runs", help="list saved runs")
+    ls.add_argument("--kind", choices=("retrieval", "item_to_item", "all"), default="retrieval",
+                    help="retrieval runs (python -m recsys train), item-to-item runs (train-item-to-item), or both")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(fn=run)
 
@@ -13,9 +15,16 @@ def register(sub) -> None:
 def run(a) -> int:
     from recsys.store import runs
 
-    items = runs.list_runs()
+    items = runs.list_runs(kind=None if a.kind == "all" else a.kind)
     out = [r.summary() for r in items]
-    text = "\n".join(f"{r.run_id}  {r.metrics['model']['test']['top_100']:.4f}  {r.config.label()}"
-                     for r in items) or "no saved runs yet: python -m recsys train"
+    text = "\n".join(f"{r.run_id}  {headline(r)}  {r.config.label()}" for r in items) or \
+        "no saved runs yet: python -m recsys train"
     emit(out, a.json, text)
     return 0
+
+
+def headline(r) -> str:
+    """A run's main number: test top-100 (retrieval) or held-out hit rate @10 (item-to-item)."""
+    if r.kind == "item_to_item":
+        return f"hit@10 {r.metrics['item_to_item']['item_to_item']['hit_10']:.4f}"
+    return f"{r.metrics['model']['test']['top_100']:.4f}"
