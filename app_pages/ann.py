@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import cache, common
-from recsys.bench import ann, catalogs
+from recsys.bench import ann, catalogs, field, peers
 from recsys.errors import UserError
 from recsys.serving import index as idx
 
@@ -155,6 +155,49 @@ def sweep_section(run_id: str, kind: str, size: int, k: int, n_queries: int, par
         st.dataframe(frame, hide_index=True, width="stretch")
 
 
+def field_section(run_id: str, kind: str, size: int, k: int, n_queries: int, prep) -> None:
+    """ScaNN against faiss (HNSW, IVF-PQ) and hnswlib: one frontier per library, and what they teach."""
+    st.subheader("ScaNN against the field")
+    st.caption("The TFRS tutorial says ScaNN gives the best recall at almost every speed, citing "
+               "[ann-benchmarks](https://ann-benchmarks.com). Check it on this catalog: faiss's HNSW graph and "
+               "IVF-PQ index (4-bit codes, re-scored exactly) and hnswlib answer the same queries, each built once "
+               "with settings chosen for this size and swept over its own search knobs. Single queries run on one "
+               "thread each; the lines join each library's best points.")
+    libraries = st.multiselect("Libraries", list(peers.LIBRARIES), default=list(peers.LIBRARIES),
+                               format_func=peers.LABELS.get, key="ann_field_libraries")
+    key = (run_id, kind, size, k, n_queries)
+    done = st.session_state.setdefault("ann_field_done", {}).setdefault(key, [])  # measured (and cached)
+    todo = [lib for lib in libraries if lib not in done]
+    c = st.columns([1, 1, 3])
+    if todo and c[0].button("Draw the frontiers", type="primary", key="ann_field_go",
+                            help="Build each library's index and sweep its search settings; kept for a second look."):
+        c[1].button("Stop", key="ann_field_stop", help="Stop after the library being measured; the others stay.")
+        bar = st.progress(0.0, text="starting…")
+        for i, lib in enumerate(todo):
+            bar.progress(i / len(todo), text=f"{peers.LABELS[lib]}: building its index and sweeping its search "
+                                             f"settings ({i + 1} of {len(todo)})…")
+            try:
+                cache.frontier_rows(run_id, kind, size, k, n_queries, lib)
+            except UserError as e:
+                common.show_error(e)
+                continue
+            done.append(lib)
+        bar.empty()
+        st.rerun()  # draw the result without the buttons of the measurement
+    shown = [lib for lib in libraries if lib in done]
+    if not shown:
+        st.caption("Pick the libraries and draw their frontiers (100k candidates: well under a minute; 1M: a few "
+                   "minutes, most of it building the HNSW graphs).")
+        return
+    frame = field.field_frame([r for lib in shown for r in cache.frontier_rows(run_id, kind, size, k, n_queries, lib)])
+    st.altair_chart(field.field_chart(frame, prep.brute, k), width="stretch")
+    st.markdown("**What this measurement says**")
+    for line in field.lessons(frame, prep.brute, k):
+        st.markdown(f"- {line}")
+    with st.expander("Every setting measured"):
+        st.dataframe(frame.drop(columns=["tfrs_layer_ms"], errors="ignore"), hide_index=True, width="stretch")
+
+
 def main() -> None:
     st.title("⚡ ANN lab: ScaNN vs brute force")
     st.caption("Does approximate nearest-neighbour search pay off? Recall against speed, measured here, the way "
@@ -176,6 +219,7 @@ def main() -> None:
         st.stop()
     show_measurement(prep, current, k, size)
     sweep_section(run.run_id, kind, size, k, n_queries, params, prep, current)
+    field_section(run.run_id, kind, size, k, n_queries, prep)
 
 
 main()

@@ -219,6 +219,14 @@ def _scann_index(run_id, kind, size, k, leaves, dims_per_block, threshold, itera
     return ann.ScannIndex(catalog(run_id, kind, size).vectors, _params, k, keep_layer=False)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def frontier_rows(run_id: str, kind: str, size: int, k: int, n_queries: int, library: str) -> list:
+    """One library's frontier on one catalog (``field.library_frontier``): built, swept, its index dropped after."""
+    from recsys.bench import field
+
+    return field.library_frontier(workload(run_id, kind, size, k, n_queries), library, LATENCY_QUERIES)
+
+
 # ----------------------------------------------------------------------------- embedding map
 
 

@@ -4,7 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from recsys.bench import ann, catalogs
+from recsys import cli
+from recsys.bench import ann, catalogs, field
 from recsys.serving import index as idx
 from recsys.errors import UserError
 
@@ -94,8 +95,6 @@ def test_pareto_frontier():
 
 
 def test_bench_ann_cli_json(capsys):
-    from recsys import cli
-
     assert cli.main(["bench", "ann", "--catalog-size", "5000", "--dim", "16", "--queries", "50",
                      "--latency-queries", "20", "--tfrs-layer-queries", "2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -129,6 +128,16 @@ def test_ann_page(tiny_run):
     at.run()
     assert not at.exception
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    charts_before = len(at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart"))
+    at.multiselect(key="ann_field_libraries").set_value(["scann", "hnswlib"]).run()
+    at.button(key="ann_field_go").click().run()  # the field: one frontier per library, and what it teaches
+    assert not at.exception and not at.error
+    assert len(at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")) == charts_before + 1
+    said = " ".join(m.value for m in at.markdown)
+    assert "the fastest is" in said and "hnswlib" in said and "Build time and index memory" in said
+    at.multiselect(key="ann_field_libraries").set_value(["scann", "hnswlib", "faiss-hnsw"]).run()
+    assert at.button(key="ann_field_go")  # a library not measured yet: the button is back, the others are kept
+    assert "hnswlib" in " ".join(m.value for m in at.markdown)
 
 
 def test_exclusions_are_padded_to_few_lengths_and_still_exclude():
@@ -145,3 +154,53 @@ def test_exclusions_are_padded_to_few_lengths_and_still_exclude():
         exclude = exact_order[:n]  # the best n: the answer must be the next 10 exactly
         scores, ids = idx.search(bf, vectors[0], 10, exclude)
         assert ids.tolist() == exact_order[n:n + 10].tolist()
+
+
+# --------------------------------------------------------------------------- ScaNN's peers: faiss, hnswlib
+
+
+@pytest.fixture(scope="module")
+def small_workload(tiny_run):
+    users, movies = tiny_run.vectors
+    return ann.prepare(catalogs.scaled(movies, users, 5000, seed=0), k=10, n_queries=200, latency_queries=50,
+                       tfrs_bruteforce=False)
+
+
+@pytest.mark.parametrize("library", ["scann", "faiss-hnsw", "faiss-ivfpq", "hnswlib"])
+def test_every_library_builds_and_finds_the_exact_neighbours(small_workload, library):
+    index = field.build_peer(small_workload, library)
+    rows = field.library_frontier(small_workload, library, latency_queries=50, index=index)
+    recalls = [r["recall"] for r in rows]
+    assert max(recalls) >= 0.95, (library, recalls)  # its most thorough setting agrees with exact search
+    assert min(recalls) < max(recalls) or max(recalls) == 1.0  # the knobs trade recall for speed
+    for r in rows:
+        assert 0 <= r["recall"] <= 1 and r["qps"] > 0 and r["qps_batched"] > 0
+        assert r["build_seconds"] > 0 and r["memory_mb"] > 0
+    single = index.search(small_workload.queries[0], 10, **field.DEFAULT_SEARCH[library])
+    batched = index.search_batched(small_workload.queries[:3], 10, **field.DEFAULT_SEARCH[library])
+    assert len(single) == 10 and batched.shape == (3, 10) and len(set(single.tolist())) == 10
+
+
+def test_the_field_frame_chart_and_lessons(small_workload):
+    rows = [r for lib in ("scann", "hnswlib") for r in field.library_frontier(small_workload, lib, latency_queries=30)]
+    frame = field.field_frame(rows)
+    for _, part in frame.groupby("library"):  # each library's Pareto points: none beaten on both axes
+        front = part[part["frontier"]]
+        for r in front.itertuples():
+            assert not ((part["recall"] >= r.recall) & (part["qps"] > r.qps)).any()
+    spec = field.field_chart(frame, small_workload.brute, 10).to_dict()
+    assert "layer" in spec
+    said = " ".join(field.lessons(frame, small_workload.brute, 10))
+    assert "ScaNN" in said and "hnswlib" in said and "Build time and index memory" in said
+    assert "TFRS's ScaNN layer" in said  # how much the layer adds over the searcher, measured
+
+
+def test_bench_ann_libraries_cli_json(capsys, tiny_run):
+    assert cli.main(["bench", "ann", "--run", tiny_run.run_id, "--catalog-size", "3000", "--queries", "60",
+                     "--latency-queries", "20", "--libraries", "faiss-hnsw,hnswlib,faiss-ivfpq,scann", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["libraries"]) == {"scann", "faiss-hnsw", "faiss-ivfpq", "hnswlib"}
+    for r in out["libraries"].values():
+        assert {"recall", "latency_ms_mean", "qps", "build_seconds", "memory_mb"} <= set(r) and r["recall"] > 0.5
+    assert cli.main(["bench", "ann", "--catalog-size", "3000", "--libraries", "annoy"]) == 2
+    assert "unknown library annoy" in capsys.readouterr().err

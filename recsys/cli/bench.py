@@ -77,6 +77,9 @@ def register_ann(bs) -> None:
     p.add_argument("--num-reordering-candidates", type=int)
     p.add_argument("--dimensions-per-block", type=int)
     p.add_argument("--anisotropic-threshold", type=float)
+    p.add_argument("--libraries", type=lambda s: [x for x in s.split(",") if x],
+                   help="compare libraries on the same catalog and queries: any of scann, faiss-hnsw, "
+                        "faiss-ivfpq, hnswlib (comma-separated); with --sweep, each one's whole frontier")
     p.add_argument("--sweep", action="store_true", help="run a grid of ScaNN settings and print the frontier")
     p.add_argument("--sweep-leaves", type=lambda s: [int(x) for x in s.split(",") if x],
                    help="with --sweep: the num_leaves values to build (comma-separated)")
@@ -106,6 +109,12 @@ def run_ann(a) -> int:
     run_ = runs.load(a.run) if a.run else None
     dim = a.dim if a.dim is not None else (run_.vectors[1].shape[1] if run_ is not None else 32)
     catalog = ann.catalog_for(a.catalog, a.catalog_size, dim, run_, a.seed, note)
+    if a.libraries:
+        from recsys.bench import field
+
+        out = field.compare_libraries(catalog, a.libraries, a.k, a.queries, a.latency_queries, a.sweep, a.seed, note)
+        emit(out, a.json, libraries_text(out))
+        return 0
     params = scann_params_from(a, catalog.size)
     if a.sweep:
         k = ann.check_k(a.k, catalog.size)
@@ -126,6 +135,33 @@ def run_ann(a) -> int:
     out = ann.bench(catalog, params, a.k, a.queries, a.latency_queries, a.tfrs_layer_queries, a.seed, note)
     emit({key: out[key] for key in ann.JSON_KEYS}, a.json, ann.text_report(out))
     return 0
+
+
+def libraries_text(out: dict) -> str:
+    """``bench ann --libraries``: one line per library (and brute force), the frontier and its lessons."""
+    from recsys.bench import peers
+
+    lines = [f"catalog: {out['catalog_size']:,} x {out['dim']} · k={out['k']} · {out['queries']:,} queries",
+             f"{'':24}{'recall':>8}{'ms/query':>10}{'QPS 1-by-1':>12}{'QPS batch':>12}{'build s':>9}{'MB':>9}  settings"]
+    for name, label in (("bruteforce_matmul", "brute force (numpy)"), ("bruteforce_tfrs", "brute force (TFRS)")):
+        b = out[name]
+        lines.append(f"{label:24}{1.0:8.3f}{b['latency_ms_mean']:10.3f}{1000 / b['latency_ms_mean']:12,.0f}"
+                     f"{b['qps']:12,.0f}{b['build_seconds']:9.2f}{b['memory_mb']:9.1f}")
+    for lib, r in out["libraries"].items():
+        settings = ", ".join(f"{k} {v}" for k, v in {**r["build"], **r["search"]}.items())
+        lines.append(f"{peers.LABELS[lib]:24}{r['recall']:8.3f}{r['latency_ms_mean']:10.3f}"
+                     f"{1000 / r['latency_ms_mean']:12,.0f}{r['qps']:12,.0f}{r['build_seconds']:9.2f}"
+                     f"{r['memory_mb']:9.1f}  {settings}")
+    if "sweep" in out:
+        import pandas as pd
+
+        frame = pd.DataFrame(out["sweep"])
+        front = frame[frame["frontier"]].sort_values(["library", "recall"])
+        lines += ["", "frontier (Pareto points of each library):",
+                  front[["library", "build", "search", "recall", "latency_ms_mean", "qps", "qps_batched"]].to_string(
+                      index=False, float_format=lambda v: f"{v:.4g}"), ""]
+        lines += [f"- {line}" for line in out["lessons"]]
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- scale
