@@ -18,12 +18,15 @@ from recsys.store import jobs, runs
 RUN_KEY = "active_run"
 PENDING_RUN_KEY = "_pending_active_run"  # set by a page; the sidebar selects it on the next run
 WATCHER_KEY = "_watcher_id"              # this session's id in the training queue
+MINE_KEY = "_my_runs"                    # run ids this session trained (it may delete those)
+ADMIN_KEY = "teacher_token"              # the sidebar's token field, when the server has one
 TRAIN_PAGE = "app_pages/train.py"
 
 
 def sidebar() -> None:
-    """The active run: newest first, labelled by config and test top-100."""
+    """The active run: newest first, labelled by config and test top-100; the teacher's token, if the server has one."""
     with st.sidebar:
+        teacher_field()
         st.subheader("Active run")
         try:
             items = cache.saved_runs()
@@ -45,6 +48,39 @@ def sidebar() -> None:
             st.session_state[RUN_KEY] = ids[0]
         st.selectbox("Run", ids, key=RUN_KEY, format_func=lambda i: labels[i], label_visibility="collapsed")
         st.caption(f"`{st.session_state[RUN_KEY]}` · {labels[st.session_state[RUN_KEY]]}")
+
+
+def teacher_field() -> None:
+    """``$RECSYS_ADMIN_TOKEN`` set on the server: a field where the teacher types it once per session."""
+    import os
+
+    if os.environ.get("RECSYS_ADMIN_TOKEN"):
+        with st.expander("Teacher", expanded=False):
+            st.text_input("Teacher's token", type="password", key=ADMIN_KEY,
+                          help="With the token the server was started with ($RECSYS_ADMIN_TOKEN), this session may "
+                               "delete any run, not only the ones it trained.")
+            if is_teacher():
+                st.caption("Teacher: every run can be deleted from this session.")
+
+
+def is_teacher() -> bool:
+    """Whether this session typed the server's ``$RECSYS_ADMIN_TOKEN`` (never true when the server has none)."""
+    import hmac
+    import os
+
+    token = os.environ.get("RECSYS_ADMIN_TOKEN", "")
+    return bool(token) and hmac.compare_digest(str(st.session_state.get(ADMIN_KEY, "")), token)
+
+
+def record_trained(run_id: str) -> None:
+    """Remember that this session trained ``run_id``: it may delete it."""
+    st.session_state.setdefault(MINE_KEY, set()).add(run_id)
+
+
+def deletable(items: list) -> list:
+    """The runs this session may delete: the ones it trained, or all of them for the teacher."""
+    mine = st.session_state.get(MINE_KEY, set())
+    return list(items) if is_teacher() else [r for r in items if r.run_id in mine]
 
 
 def active_run():
@@ -116,9 +152,11 @@ def train_or_load(config, ds, callback=None, on_wait=None) -> tuple[runs.Run, bo
     job = submit(config, ds)
     done = False
     try:
-        result = cache.job_queue().follow(job, callback, on_wait)
+        run, reused = cache.job_queue().follow(job, callback, on_wait)
         done = True
-        return result
+        if not reused:
+            record_trained(run.run_id)
+        return run, reused
     finally:
         if not done:
             cancel(job)

@@ -58,9 +58,18 @@ def item_run_table() -> None:
 
 
 def delete_box(items) -> None:
-    """Delete one run, only after ticking a confirmation box."""
-    labels = {r.run_id: r.label() for r in items}
+    """Delete one run this session may delete (its own, or any for the teacher), only after ticking a box."""
+    allowed = common.deletable(items)
+    labels = {r.run_id: r.label() for r in allowed}
     with st.expander("🗑️ Delete a run"):
+        if common.is_teacher():
+            st.caption("Teacher: you may delete any run.")
+        else:
+            st.caption(f"On a shared server a session deletes only the runs it trained: {len(allowed)} of "
+                       f"{len(items)} here. The teacher's token (the server's `$RECSYS_ADMIN_TOKEN`) unlocks all; "
+                       "on the machine itself, `python -m recsys runs --delete RUN` deletes any.")
+        if not allowed:
+            return
         rid = st.selectbox("Run to delete", list(labels), format_func=lambda i: f"{i} · {labels[i]}",
                            key="delete_run")
         sure = st.checkbox(f"Yes, delete run {rid} and its files for good", key=f"delete_sure_{rid}")

@@ -19,7 +19,7 @@ from recsys.config import ITEM_DEFAULT, ITEM_LEVERS, KS, LEVERS, PRESET_KEYS, PR
 from recsys.errors import UserError
 from recsys.evaluation import item_to_item as i2i
 from recsys.evaluation import topk
-from recsys.store import runs
+from recsys.store import jobs, runs
 from recsys.ui import charts, links
 
 CONFIG_KEY = "_train_config"    # the settings, kept while the user is on other pages
@@ -28,6 +28,7 @@ RESULT_KEY = "_train_result"    # (run_id, how, seconds to get it) of the last c
 JOB_KEY = "_train_job"          # the training job this session follows (recsys.store.jobs.Job), while it runs
 ERROR_KEY = "_train_error"      # why the last training failed, shown until the next click
 FLASH_KEY = "_train_flash"      # a one-off message (cancelled)
+BUSY_KEY = "_train_busy"        # this session's other training, when a click was refused because of it
 ITEM = "i2i_"                   # the item-to-item tab's prefix: its widget keys and the keys above, e.g. "_i2i_train_job"
 PRESET_NAMES = list(PRESETS)
 PRESET_HELP = "Start from a known configuration: the TFRS tutorial's, or the best we found. Sets every widget."
@@ -153,6 +154,10 @@ def start_training(config, ds, prefix: str = "") -> None:
     clicked = time.time()
     try:
         job = common.submit(config, ds)
+    except jobs.Busy as e:  # this session's other training (the other tab, a sweep): say so, offer to cancel it
+        ss[key(prefix, ERROR_KEY)] = str(e)
+        ss[key(prefix, BUSY_KEY)] = e.job
+        return
     except UserError as e:
         ss[key(prefix, ERROR_KEY)] = str(e)
         return
@@ -174,12 +179,25 @@ def cancel_training(prefix: str = "") -> None:
             "it stops at the next batch.")
 
 
+def cancel_other(job, prefix: str) -> None:
+    """on_click: cancel this session's other training (the one that made a click wait), wherever it was shown."""
+    common.cancel(job)
+    for name in list(st.session_state):
+        if isinstance(name, str) and name.endswith(JOB_KEY.lstrip("_")) and st.session_state[name] is job:
+            del st.session_state[name]
+    st.session_state.pop(key(prefix, BUSY_KEY), None)
+    st.session_state.pop(key(prefix, ERROR_KEY), None)
+    st.session_state[key(prefix, FLASH_KEY)] = f"Cancelled: {job.config.label()}. Press Train again."
+
+
 def finish(job, snap: dict, prefix: str = "") -> None:
     """The job ended: keep its result (or why it failed) for the whole page, then rerun it."""
     ss = st.session_state
     ss.pop(key(prefix, JOB_KEY), None)
     if snap["state"] == "done":
         ss[key(prefix, RESULT_KEY)] = (job.run_id, "saved" if job.reused else "trained", time.time() - job.submitted)
+        if not job.reused:
+            common.record_trained(job.run_id)
         if not prefix:  # a retrieval run becomes the active run
             common.set_active_run(job.run_id)
     elif snap["state"] == "failed":
@@ -327,6 +345,8 @@ def settings_column():
     clicked = st.button("Train", key="train", type="primary", disabled=ds is None, width="stretch")
     if saved:
         st.caption("This configuration was trained before: pressing the button loads it instantly.")
+    else:
+        st.caption("One training per session at a time; the server trains for everyone, one after another.")
     return config, ds, clicked
 
 
@@ -360,6 +380,9 @@ def outcome(prefix: str = "") -> bool:
     error = st.session_state.get(key(prefix, ERROR_KEY))
     if error:
         st.error(error, icon="⚠️")
+        busy = st.session_state.get(key(prefix, BUSY_KEY))
+        if busy is not None and not busy.done:
+            st.button("Cancel that training", key=prefix + "cancel_other", on_click=cancel_other, args=(busy, prefix))
     if key(prefix, JOB_KEY) in st.session_state:
         training_progress(prefix)
     return bool(flash or error or key(prefix, JOB_KEY) in st.session_state or key(prefix, RESULT_KEY) in

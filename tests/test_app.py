@@ -115,6 +115,14 @@ def test_train_then_recommend(ml100k):
     assert "Loaded a saved run" in texts(other.info)
     assert {r.run_id for r in runs.list_runs()} - before == {run_id}
 
+    mine = at.switch_page("app_pages/compare.py").run()
+    assert_clean(mine)  # the session that trained the run may delete it, and only it; the one that loaded it, none
+    assert "delete_run" in [w.key for w in mine.selectbox] and mine.selectbox(key="delete_run").options == [
+        f"{run_id} · {runs.load(run_id).label()}"]
+    other.switch_page("app_pages/compare.py").run()
+    assert_clean(other)
+    assert "delete_run" not in [w.key for w in other.selectbox] and "trained: 0 of" in texts(other.caption)
+
     at.switch_page("app_pages/recommend.py").run()
     assert_clean(at)
     assert at.selectbox(key="user_id").value == "42"
@@ -264,10 +272,16 @@ def test_two_sessions_same_config_train_once(ml100k):
     assert len(first.watchers) == 2  # the page's session joined the queued job instead of queueing its own
     assert "1 ahead in the queue" in texts(at.info) and at.button(key="cancel_training")
     assert queue.live(first.run_id) is first
+    at.slider(key="i2i_epochs").set_value(1)  # the item-to-item tab, while this session waits: refused, said so
+    at.number_input(key="i2i_window").set_value(37).run()
+    at.button(key="i2i_train").click().run()
+    assert_clean(at)
+    assert "One training per session" in texts(at.main.error) and at.button(key="i2i_cancel_other")
+    assert [j.run_id for j in queue.watched_by(at.session_state["_watcher_id"])] == [first.run_id]  # nothing queued
     queue.cancel(blocker, "blocker")  # its only watcher leaves: it stops at the next batch, saves nothing
     queue.wait(first, timeout=300)
     assert first.state == "done" and not first.reused
-    run_until(at, trained)
+    run_until(at, lambda at: f"saved as run {first.run_id}" in texts(at.success))
     assert_clean(at)
     assert f"saved as run {first.run_id}" in texts(at.success)  # the page got the run of the one training
     assert at.sidebar.selectbox(key="active_run").value == first.run_id
@@ -313,3 +327,41 @@ def test_a_stray_file_at_the_run_path_does_not_stop_training(ml100k, monkeypatch
     assert_clean(at)
     assert f"saved as run {rid}" in texts(at.success)
     assert [p.read_text() for p in (tmp_path / "runs").glob(f".foreign-{rid}-*")] == ["not a run"]
+
+
+def test_a_killed_training_worker_is_a_message_and_the_next_click_trains(ml100k):
+    """The worker process dies mid-training (killed, as the kernel's out-of-memory killer would): the server lives on,
+    the Train page says what happened, and the same click trains the model on the fresh worker."""
+    import os
+    import signal
+    import time
+
+    from app_pages import cache
+
+    settings = {**SETTINGS, "epochs": 2, "batch_size": 256, "learning_rate": 0.003}
+    saved = runs.find(TUTORIAL.with_(**settings), ml100k)
+    if saved is not None:
+        runs.delete(saved.run_id)
+    at = open_page("app_pages/train.py", {k: str(v) for k, v in settings.items()})
+    at.button(key="train").click().run()
+    assert_clean(at)
+    job = at.session_state["_train_job"]
+    deadline = time.monotonic() + 120
+    while job.snapshot()["steps"] == 0:  # training, not still starting
+        assert time.monotonic() < deadline and not job.done, job.error
+        time.sleep(0.1)
+    assert job.pid != os.getpid()
+    os.kill(job.pid, signal.SIGKILL)
+    run_until(at, lambda at: bool(at.main.error))
+    assert_clean(at)
+    said = texts(at.main.error)
+    assert f"training worker (process {job.pid}) stopped unexpectedly" in said and "signal 9" in said
+    assert "press Train to try again" in said
+    fresh = cache.job_queue().worker_pids()
+    assert len(fresh) == 1 and fresh[0] != job.pid  # its replacement started at once
+    at.button(key="train").click().run()
+    run_until(at, lambda at: "saved as run" in texts(at.success))
+    assert_clean(at)
+    again = runs.find(TUTORIAL.with_(**settings), ml100k)
+    assert again is not None and f"saved as run {again.run_id}" in texts(at.success)
+    assert at.session_state["_train_result"][0] == again.run_id

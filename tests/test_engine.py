@@ -265,3 +265,25 @@ def test_bench_eval_agrees(ml100k):
     out = bench.bench_eval(TINY)
     assert out["max_abs_diff"] <= 0.002
     assert {"factorized_top_k_seconds", "ours_seconds", "speedup", "max_abs_diff"} <= set(out)
+
+
+def test_ready_trains_once_on_a_fresh_home_then_starts_at_once(ml100k, tmp_path, monkeypatch, capsys):
+    """``make run`` calls ``python -m recsys ready``: a newcomer's first start trains, the second finds the run."""
+    import os
+    from pathlib import Path
+
+    from recsys.cli import main
+
+    (tmp_path / "data").symlink_to(Path(os.environ["RECSYS_HOME"]) / "data")
+    monkeypatch.setenv("RECSYS_HOME", str(tmp_path))
+    assert main(["ready", "--preset", "tutorial", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert first["runs"] == 1 and first["trained"] == runs.list_runs()[0].run_id
+    assert main(["ready", "--json"]) == 0  # a run is there: nothing trained, whatever the preset
+    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert again == {"runs": 1, "trained": None}
+    assert main(["runs", "--delete", first["trained"][:6], "--json"]) == 0  # a unique prefix names it
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"deleted": first["trained"]}
+    assert runs.list_runs() == []
+    assert main(["runs", "--delete", "zzzz"]) != 0  # no such run: a message, not a traceback
+    assert "Traceback" not in capsys.readouterr().err

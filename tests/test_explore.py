@@ -16,7 +16,7 @@ from recsys.store import runs
 from recsys.ui import charts
 from recsys.ui import embedding_map as projection
 from recsys.errors import UserError
-from tests.helpers import assert_clean, open_page
+from tests.helpers import assert_clean, open_page, texts
 AXES = {"embedding_dim": [8], "learning_rate": [0.1, 0.606]}  # cell 1 = the tiny_run fixture, cell 2 = a new run
 
 
@@ -154,7 +154,7 @@ def test_embeddings_page(tiny_run):
     assert [b.label for b in at.button] == ["Build and check the SavedModel"]
 
 
-def test_compare_page_sweep_and_delete(first_sweep, tiny_run):
+def test_compare_page_sweep_and_delete(first_sweep, tiny_run, monkeypatch):
     new_run = first_sweep.cells[1]["run_id"]
     at = open_page("app_pages/compare.py")
     assert_clean(at, errors=True)
@@ -176,6 +176,16 @@ def test_compare_page_sweep_and_delete(first_sweep, tiny_run):
     assert "0 trained, 1 reused" in " ".join(m.value for m in at.markdown)
     at.button(key="sweep_activate").click().run()  # the best cell becomes the sidebar's active run
     assert at.sidebar.selectbox[0].value == tiny_run.run_id
+
+    # This session trained none of the runs: it may delete none, until it types the teacher's token.
+    assert "delete_run" not in [w.key for w in at.selectbox]
+    assert "deletes only the runs it trained: 0 of" in texts(at.caption)
+    monkeypatch.setenv("RECSYS_ADMIN_TOKEN", "let-me-tidy")
+    at.run()
+    at.text_input(key="teacher_token").input("wrong").run()
+    assert "deletes only the runs it trained: 0 of" in texts(at.caption)
+    at.text_input(key="teacher_token").input("let-me-tidy").run()
+    assert "Teacher: you may delete any run." in texts(at.caption)
 
     # Delete needs the confirmation box ticked first.
     at.selectbox(key="delete_run").set_value(new_run).run()

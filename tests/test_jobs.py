@@ -1,6 +1,8 @@
 """The shared training queue: identical requests train once, a limit on concurrent trainings, cancel."""
 import threading
 
+import pytest
+
 from recsys.store import jobs, runs
 from tests.helpers import TINY
 
@@ -8,8 +10,15 @@ from tests.helpers import TINY
 # so they share its baselines, tuned once per session.
 
 
-def test_identical_requests_share_one_training(ml100k, tmp_path):
-    q = jobs.JobQueue(max_concurrent=1, root=tmp_path)
+@pytest.fixture(scope="module")
+def queue(tmp_path_factory):
+    """One queue (one worker process, TensorFlow imported once) for the tests below, in its own run store."""
+    with jobs.JobQueue(max_concurrent=1, root=tmp_path_factory.mktemp("queue-runs")) as q:
+        yield q
+
+
+def test_identical_requests_share_one_training(ml100k, queue):
+    q = queue
     config = TINY.with_(learning_rate=0.101)
     results = []
 
@@ -25,13 +34,13 @@ def test_identical_requests_share_one_training(ml100k, tmp_path):
     assert len({id(j) for j in results}) == 1            # one job for all three sessions
     job = results[0]
     assert job.state == "done" and not job.reused and job.watchers == {"s0", "s1", "s2"}
-    assert len(runs.list_runs(tmp_path)) == 1
+    assert [r.run_id for r in runs.list_runs(q.root)].count(job.run_id) == 1
     later = q.submit(config, ml100k)                      # saved now: loaded, not trained
     assert later.state == "done" and later.reused and later.run.run_id == job.run.run_id
 
 
-def test_queue_positions_and_cancel(ml100k, tmp_path):
-    q = jobs.JobQueue(max_concurrent=1, root=tmp_path)
+def test_queue_positions_and_cancel(ml100k, queue):
+    q = queue
     first = q.submit(TINY.with_(learning_rate=0.201, epochs=3), ml100k, watcher="a")
     second = q.submit(TINY.with_(learning_rate=0.202), ml100k, watcher="b")
     third = q.submit(TINY.with_(learning_rate=0.203), ml100k, watcher="c")
@@ -47,5 +56,55 @@ def test_queue_positions_and_cancel(ml100k, tmp_path):
     assert first.state == "cancelled"
     q.wait(third, timeout=300)
     assert third.state == "done"
-    assert [r.run_id for r in runs.list_runs(tmp_path)] == [third.run_id]
+    saved = {r.run_id for r in runs.list_runs(q.root)}
+    assert third.run_id in saved and not {first.run_id, second.run_id} & saved
 
+
+def test_one_training_per_session(ml100k, queue):
+    """A session waiting for a training cannot queue a second one; it may still join another's, or load a saved run."""
+    q = queue
+    mine = q.submit(TINY.with_(learning_rate=0.301, epochs=3), ml100k, watcher="a")
+    theirs = q.submit(TINY.with_(learning_rate=0.302), ml100k, watcher="b")
+    try:
+        q.submit(TINY.with_(learning_rate=0.303), ml100k, watcher="a")
+        raise AssertionError("a second training from the same session was queued")
+    except jobs.Busy as e:
+        assert e.job is mine and "One training per session" in str(e)
+    assert q.submit(theirs.config, ml100k, watcher="a") is theirs   # joining someone else's job: allowed
+    assert q.position(theirs) == 1 and len(q.watched_by("a")) == 2
+    q.cancel(theirs, "a")
+    q.cancel(mine, "a")                                             # cancelled: the session may queue again
+    q.wait(mine, timeout=300)
+    assert mine.state == "cancelled" and q.watched_by("a") == []
+    again = q.submit(TINY.with_(learning_rate=0.303), ml100k, watcher="a")
+    q.wait(again, timeout=300)
+    q.wait(theirs, timeout=300)
+    assert (again.state, theirs.state) == ("done", "done")
+    busy = q.submit(TINY.with_(learning_rate=0.304), ml100k, watcher="a")
+    assert q.submit(again.config, ml100k, watcher="a").reused       # a saved run loads while "a" trains another
+    q.cancel(busy, "a")
+    q.wait(busy, timeout=300)
+
+
+def test_training_runs_in_worker_processes_and_is_reproducible_two_at_a_time(ml100k, tmp_path):
+    """Two trainings at once, each in its own worker process, give what one alone gives (seeds are per process)."""
+    import os
+
+    import numpy as np
+
+    a, b = TINY.with_(learning_rate=0.401, epochs=2), TINY.with_(learning_rate=0.402, epochs=2)
+    for name in ("together", "alone"):
+        (tmp_path / name).mkdir()
+    with jobs.JobQueue(max_concurrent=2, root=tmp_path / "together") as q:
+        ja, jb = q.submit(a, ml100k, watcher="a"), q.submit(b, ml100k, watcher="b")
+        assert ja.state == jb.state == "running" and ja.pid != jb.pid and os.getpid() not in (ja.pid, jb.pid)
+        assert sorted(q.worker_pids()) == sorted([ja.pid, jb.pid])
+        q.wait(ja, timeout=300)
+        q.wait(jb, timeout=300)
+    alone, reused = runs.train_or_load(a, ml100k, root=tmp_path / "alone")  # in this process, by itself
+    assert (ja.state, jb.state) == ("done", "done"), (ja.error, jb.error)
+    assert not reused
+    assert ja.run.metrics["model"] == alone.metrics["model"]
+    for mine, theirs in zip(ja.run.vectors, alone.vectors):
+        np.testing.assert_array_equal(mine, theirs)
+    assert ja.run.metrics["model"] != jb.run.metrics["model"]

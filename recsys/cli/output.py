@@ -60,8 +60,10 @@ class TrainingBar:
 
     def on_epoch(self, record):
         if not self.quiet:
+            test = record["test"]  # top-K of a retrieval run, hit rates of an item-to-item run
+            shown = f"top-100 {test['top_100']:.4f}" if "top_100" in test else f"hit@10 {test['hit_10']:.4f}"
             sys.stderr.write(f"\repoch {record['epoch']}/{self.epochs} loss {record['loss']:,.0f} "
-                             f"test top-100 {record['test']['top_100']:.4f} ({record['seconds']:.1f} s)\n")
+                             f"test {shown} ({record['seconds']:.1f} s)\n")
 
 
 def metrics_table(metrics: dict) -> str:

@@ -8,12 +8,19 @@ def register(sub) -> None:
     ls = sub.add_parser("runs", help="list saved runs")
     ls.add_argument("--kind", choices=("retrieval", "item_to_item", "all"), default="retrieval",
                     help="retrieval runs (python -m recsys train), item-to-item runs (train-item-to-item), or both")
+    ls.add_argument("--delete", metavar="RUN", help="delete this run (id or unique prefix) and its files")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(fn=run)
 
 
 def run(a) -> int:
     from recsys.store import runs
+
+    if a.delete:
+        gone = runs.load(a.delete).run_id
+        runs.delete(gone)
+        emit({"deleted": gone}, a.json, f"deleted run {gone}")
+        return 0
 
     items = runs.list_runs(kind=None if a.kind == "all" else a.kind)
     out = [r.summary() for r in items]

@@ -19,23 +19,12 @@ def register(sub) -> None:
     t.set_defaults(fn=run)
 
 
-class HitRateBar(TrainingBar):
-    """The training bar, with the epoch's held-out hit rate instead of top-100."""
-
-    def on_epoch(self, record):
-        if not self.quiet:
-            import sys
-
-            sys.stderr.write(f"\repoch {record['epoch']}/{self.epochs} loss {record['loss']:,.0f} "
-                             f"test hit@10 {record['test']['hit_10']:.4f} ({record['seconds']:.1f} s)\n")
-
-
 def run(a) -> int:
     from recsys.evaluation import item_to_item as i2i
     from recsys.store import runs
 
     config = settings_from_args(a, cfg.ITEM_DEFAULT)
-    run_, reused = runs.train_or_load(config, callback=HitRateBar(config.epochs, a.json or a.quiet))
+    run_, reused = runs.train_or_load(config, callback=TrainingBar(config.epochs, a.json or a.quiet))
     m = run_.metrics["item_to_item"]
     out = {"run_id": run_.run_id, "run_dir": str(run_.path), "kind": run_.kind, "config": run_.config.to_dict(),
            "history": run_.history, "metrics": run_.metrics, "seconds": run_.seconds, "reused": reused,
