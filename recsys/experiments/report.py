@@ -480,7 +480,7 @@ def ladder_markdown(rows: list[dict]) -> str:
         here = [r for r in rows if r["split"] == split]
         pop = here[0]["popularity"]
         lines += ["", f"**{SPLIT_TITLES.get(split, split)}**", "", head, "|---|" + "---:|" * (len(cols) + 2)]
-        lines.append(f"| Popularity | " + " | ".join(f"{pop[v][f'top_{k}']:.4f}" for v, k in cols) + " | < 0.01 | |")
+        lines.append("| Popularity | " + " | ".join(f"{pop[v][f'top_{k}']:.4f}" for v, k in cols) + " | < 0.01 | |")
         for r in here:
             cells = " | ".join(f"{r['metrics'][v][f'top_{k}']:.4f}" for v, k in cols)
             lines.append(f"| {r['step']} — {r['why']} | {cells} | {r['seconds']:.1f} | "
