@@ -46,6 +46,14 @@ def dataset(variant: str = "100k") -> data.Dataset:
     return data.load(variant=variant)
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def user_labels(variant: str) -> dict:
+    """The Recommend page's user picker labels, once per dataset (not on every rerun)."""
+    from recsys.serving.recommend import user_labels as labels
+
+    return labels(dataset(variant))
+
+
 def dataset_or_problem(variant: str) -> tuple:
     """``(dataset, None)``, or ``(None, why it cannot be loaded)``: a page asks without a traceback.
 

@@ -17,7 +17,6 @@ from recsys.ui import links
 
 MODES = ["Per user", "Per movie"]
 DEFAULT_USER, DEFAULT_MOVIE = "42", "Star Wars (1977)"
-HIGHLIGHT = "background-color: rgba(255, 190, 0, 0.28)"
 URL_KEY = "_recommend_link"  # set on the page's first visit in a session: (settings, what the link got wrong)
 MODE_OF = dict(zip(links.RECOMMEND_MODES, MODES))  # "user" -> "Per user"
 
@@ -35,15 +34,6 @@ def init_state(ds) -> None:
                                                             settings["exclude_seen"])
 
 
-def user_labels(ds) -> dict:
-    """``{"42": "42 · 30 M, administrator"}`` for the user picker (column-wise: this runs on every page view)."""
-    u = ds.users
-    ids = u["user_id"].astype(str)
-    text = ids + " · " + u["user_age"].astype(str) + " " + u["user_gender"].astype(str) + ", " + \
-        u["user_occupation"].astype(str)
-    return dict(zip(ids, text))
-
-
 def mirror_in_url(settings: dict) -> None:
     """Write the query into the URL (only keys that change), dropping the other mode's keys."""
     wanted = links.recommend_to_query(settings)
@@ -55,20 +45,16 @@ def mirror_in_url(settings: dict) -> None:
             del st.query_params[name]
 
 
-def styled(df):
-    """Rows of movies the other index did not return, highlighted; scores to 3 decimals."""
-    return df.style.apply(lambda row: [HIGHLIGHT if row["only_here"] else ""] * len(row), axis=1).format(
-        {"score": "{:.3f}"})
-
-
 def show_comparison(comp: idx.Comparison, k: int, scann: idx.ScannParams) -> None:
     """overlap@k and latency of each index, then both lists side by side."""
     c = st.columns(3)
     c[0].metric(f"Overlap@{k}", f"{comp.overlap:.0%}", help="Share of BruteForce's (exact) top-k that ScaNN found too.")
     c[1].metric("BruteForce latency", f"{comp.latency_ms['bruteforce']:.2f} ms",
-                help="Median of repeated single queries (scores every movie).")
+                help="Median of 5 single queries of this shape (k, movies left out), measured once and kept: "
+                      "BruteForce scores every movie whoever asks.")
     c[2].metric("ScaNN latency", f"{comp.latency_ms['scann']:.2f} ms",
-                help="Median of repeated single queries (searches a few clusters, then re-scores).")
+                help="Median of 5 single queries of this shape, measured once and kept (searches a few clusters, "
+                      "then re-scores).")
     bf, sc = side_by_side(comp)
     left, right = st.columns(2)
     notes = {"bf": "scores all movies", "sc": f"{scann.num_leaves} leaves, {scann.num_leaves_to_search} searched, "
@@ -76,14 +62,16 @@ def show_comparison(comp: idx.Comparison, k: int, scann: idx.ScannParams) -> Non
     for col, title, note, df in ((left, "BruteForce (exact)", notes["bf"], bf),
                                  (right, "ScaNN (approximate)", notes["sc"], sc)):
         col.markdown(f"**{title}** · {note}")
-        col.dataframe(styled(df), hide_index=True, width="stretch",
-                      column_order=["rank", "movie_title", "genres", "score"],
+        col.dataframe(df, hide_index=True, width="stretch",
+                      column_order=["rank", "movie_title", "genres", "score", "only_here"],
                       column_config={"rank": st.column_config.NumberColumn("#", width=36),
-                                     "movie_title": st.column_config.TextColumn("title", width=215),
-                                     "genres": st.column_config.TextColumn("genres", width=165),
-                                     "score": st.column_config.NumberColumn("score", width=58)})
+                                     "movie_title": st.column_config.TextColumn("title", width=205),
+                                     "genres": st.column_config.TextColumn("genres", width=150),
+                                     "score": st.column_config.NumberColumn("score", format="%.3f", width=58),
+                                     "only_here": st.column_config.CheckboxColumn(
+                                         "only here", width=64, help="Not in the other index's list")})
     only = int(bf["only_here"].sum())
-    st.caption(f"Highlighted: movies in only one of the two lists ({only} of {k})." if only else
+    st.caption(f"Ticked (*only here*): movies in only one of the two lists ({only} of {k})." if only else
                "Both indexes return the same movies.")
 
 
@@ -132,7 +120,7 @@ def query_widgets(ds) -> dict:
 
 def per_user(rec, ds, k: int, exclude_seen: bool) -> idx.Comparison:
     """The user picker, the user's profile and favourite movies; their top k from both indexes."""
-    labels = user_labels(ds)
+    labels = cache.user_labels(ds.variant)
     options = list(ds.user_ids)
     if st.session_state.get("user_id") not in options:  # another dataset's user (the active run changed)
         st.session_state["user_id"] = DEFAULT_USER if DEFAULT_USER in options else options[0]

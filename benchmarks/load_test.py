@@ -130,9 +130,10 @@ async def recommend(browser, url: str, user: str, expected: Expected, timeout_s:
         for text in await page.locator('[data-testid="stMetric"]').all_inner_texts():
             label, _, value = text.partition("\n")
             metrics[label.strip()] = value.strip()
-        cells = await page.locator('[data-testid="stDataFrame"]').nth(1).evaluate(
-            "e => Array.from(e.querySelectorAll('[role=gridcell]')).map(c => c.textContent)")
-        titles = cells[1::4]  # columns: #, title, genres, score
+        cells, width = await page.locator('[data-testid="stDataFrame"]').nth(1).evaluate(
+            "e => [Array.from(e.querySelectorAll('[role=gridcell]')).map(c => c.textContent),"
+            " e.querySelectorAll('[role=columnheader]').length]")
+        titles = cells[1::width or 5]  # columns: #, title, genres, score, only here
         if run_id is None:
             out["problems"].append("no active run shown")
         else:

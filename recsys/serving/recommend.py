@@ -15,6 +15,9 @@ and ``python -m recsys recommend`` show them. "Movies like this" has three answe
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 import pandas as pd
 
@@ -23,6 +26,31 @@ from recsys.errors import UserError
 from recsys.evaluation import item_to_item as i2i
 from recsys.serving import index as idx
 
+ANSWERS_KEPT = 2048  # per Recommender: answers (and profiles) computed once, then served from memory
+
+
+class Memo:
+    """A small thread-safe LRU of answers: a server computes each one once for every session.
+
+    The page reruns its whole script on every click; the answer to a query it has seen (the
+    same user, k, and "leave out seen movies") comes from here in microseconds. Values are
+    shared between sessions: callers read them, never change them.
+    """
+
+    def __init__(self, size: int = ANSWERS_KEPT):
+        self.size, self._items, self._lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key, compute):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()  # outside the lock: two sessions may compute the same answer once each, never wait
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
 
 
 def check_k(k: int, scann_params: idx.ScannParams | None, n_titles: int) -> int:
@@ -43,9 +71,14 @@ def title_index(ds: Dataset, title: str) -> int:
     raise UserError(f"unknown movie title {title!r}{hint}")
 
 
-def describe(ds: Dataset, rows: list) -> list:
-    """Result rows with their movie's title and genres."""
-    genres = ds.title_genres.reindex(ds.titles).fillna("").to_numpy()
+def catalog_genres(ds: Dataset) -> np.ndarray:
+    """Each title's genres, in catalog order ("" when unknown)."""
+    return ds.title_genres.reindex(ds.titles).fillna("").to_numpy()
+
+
+def describe(ds: Dataset, rows: list, genres: np.ndarray | None = None) -> list:
+    """Result rows with their movie's title and genres (``genres``: ``catalog_genres(ds)``, if at hand)."""
+    genres = catalog_genres(ds) if genres is None else genres
     for r in rows:
         r["movie_title"] = str(ds.titles[r["movie_idx"]])
         r["genres"] = str(genres[r["movie_idx"]]).replace("|", ", ")
@@ -61,16 +94,23 @@ class SimilarMovies:
         self.scann_params = (scann_params or idx.default_scann_params(len(ds.titles))).validate(len(ds.titles), k=1)
         self.bruteforce = idx.build_bruteforce(candidate_vectors)
         self.scann = idx.build_scann(np.asarray(candidate_vectors, np.float32), self.scann_params, k=1)
+        self.genres = catalog_genres(ds)
+        self.latency: dict = {}  # per index and query shape, measured once (idx.compare)
+        self.answers = Memo()
 
     def for_movie(self, title: str, k: int = 10) -> idx.Comparison:
         """The ``k`` movies scoring highest against ``title`` (itself left out), from both indexes."""
         k = check_k(k, self.scann_params, len(self.ds.titles))
         m = title_index(self.ds, title)
-        comp = idx.compare(self.bruteforce, self.scann, self.query_vectors[m], k, [m],
-                           query_info={"movie_title": title})
-        describe(self.ds, comp.bruteforce)
-        describe(self.ds, comp.scann)
-        return comp
+
+        def answer():
+            comp = idx.compare(self.bruteforce, self.scann, self.query_vectors[m], k, [m],
+                               query_info={"movie_title": title}, latency=self.latency)
+            describe(self.ds, comp.bruteforce, self.genres)
+            describe(self.ds, comp.scann, self.genres)
+            return comp
+
+        return self.answers.get((m, k), answer)
 
 
 def itemknn_neighbours(ds: Dataset, p, title: str, k: int = 10) -> list:
@@ -94,7 +134,9 @@ class Recommender:
         space = i2i.similarity_space(self.movie_vectors, run.config.movie_bias)
         self.similar = SimilarMovies(space, space, ds, self.scann_params)  # "movies like this", by cosine
         self._user_pos = {u: i for i, u in enumerate(ds.user_ids)}
-        self._genres = ds.title_genres.reindex(ds.titles).fillna("").to_numpy()
+        self._genres = self.similar.genres
+        self.latency: dict = {}
+        self.answers, self.profiles = Memo(), Memo()
 
     # ------------------------------------------------------------------ lookups
     def user_index(self, user_id) -> int:
@@ -112,8 +154,11 @@ class Recommender:
         return np.unique(r.loc[r["user_idx"] == user_idx, "title_idx"].to_numpy())
 
     def profile(self, user_id) -> dict:
-        """Age, gender, occupation and the user's highest-rated movies."""
+        """Age, gender, occupation and the user's highest-rated movies (computed once per user)."""
         u = self.user_index(user_id)
+        return self.profiles.get(u, lambda: self._profile(user_id, u))
+
+    def _profile(self, user_id, u: int) -> dict:
         r = self.ds.ratings[self.ds.ratings["user_idx"] == u]
         top = r.sort_values(["user_rating", "timestamp"], ascending=[False, False]).head(10)
         first = r.iloc[0]
@@ -124,20 +169,30 @@ class Recommender:
     def movie_profile(self, title: str) -> dict:
         """A movie's genres, how many ratings it got and their mean (stars)."""
         m = self.title_index(title)
-        r = self.ds.ratings.loc[self.ds.ratings["title_idx"] == m, "user_rating"]
-        return {"movie_title": str(self.ds.titles[m]), "genres": str(self._genres[m]).replace("|", ", "),
-                "ratings": int(len(r)), "mean_rating": float(r.mean()) if len(r) else float("nan")}
+
+        def profile():
+            r = self.ds.ratings.loc[self.ds.ratings["title_idx"] == m, "user_rating"]
+            return {"movie_title": str(self.ds.titles[m]), "genres": str(self._genres[m]).replace("|", ", "),
+                    "ratings": int(len(r)), "mean_rating": float(r.mean()) if len(r) else float("nan")}
+
+        return self.profiles.get(("movie", m), profile)
 
     # ------------------------------------------------------------------ queries
     def _check_k(self, k: int) -> int:
         return check_k(k, self.scann_params, len(self.ds.titles))
 
     def for_user(self, user_id, k: int = 10, exclude_seen: bool = False) -> idx.Comparison:
+        """The user's top ``k`` from both indexes (computed once per user, k and exclusion; then from memory)."""
         k = self._check_k(k)
         u = self.user_index(user_id)
-        exclude = self.seen(u) if exclude_seen else None
-        return self._describe(idx.compare(self.bruteforce, self.scann, self.user_vectors[u], k, exclude,
-                                          query_info={"user_id": str(user_id), "exclude_seen": exclude_seen}))
+
+        def answer():
+            exclude = self.seen(u) if exclude_seen else None
+            return self._describe(idx.compare(self.bruteforce, self.scann, self.user_vectors[u], k, exclude,
+                                              query_info={"user_id": str(user_id), "exclude_seen": exclude_seen},
+                                              latency=self.latency))
+
+        return self.answers.get((u, k, bool(exclude_seen)), answer)
 
     def for_movie(self, title: str, k: int = 10) -> idx.Comparison:
         """Movies most like this one by the movie tower: cosine of the tower vectors, bias left out."""
@@ -145,8 +200,8 @@ class Recommender:
         return self.similar.for_movie(title, k)
 
     def _describe(self, comp: idx.Comparison) -> idx.Comparison:
-        describe(self.ds, comp.bruteforce)
-        describe(self.ds, comp.scann)
+        describe(self.ds, comp.bruteforce, self._genres)
+        describe(self.ds, comp.scann, self._genres)
         return comp
 
 
@@ -159,3 +214,12 @@ def side_by_side(comp: idx.Comparison) -> tuple[pd.DataFrame, pd.DataFrame]:
         df["only_here"] = ~df["movie_idx"].isin(others)
         frames.append(df.drop(columns="movie_idx"))
     return frames[0], frames[1]
+
+
+def user_labels(ds: Dataset) -> dict:
+    """``{"42": "42 · 30 M, administrator"}``: the user picker's labels (column-wise, once per dataset)."""
+    u = ds.users
+    ids = u["user_id"].astype(str)
+    text = ids + " · " + u["user_age"].astype(str) + " " + u["user_gender"].astype(str) + ", " + \
+        u["user_occupation"].astype(str)
+    return dict(zip(ids, text))
