@@ -21,6 +21,7 @@ split (``train.prepare``); both are small LRU caches.
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -127,7 +128,11 @@ def recommender(run_id: str, scann_params=None):
     from recsys.serving.recommend import Recommender
 
     r = run(run_id)
-    return Recommender(r, dataset(r.config.variant), scann_params)
+    rec = Recommender(r, dataset(r.config.variant), scann_params)
+    # In the background (~1.5 s of CPU, once per run and server): the first view does not wait for it, and the
+    # next students' views at the page's default k trace no graph and time no index.
+    threading.Thread(target=rec.warm, kwargs={"k": 10}, name=f"warm-{run_id}", daemon=True).start()
+    return rec
 
 
 def item_runs_for(run_id: str) -> list:

@@ -134,8 +134,7 @@ def per_user(rec, ds, k: int, exclude_seen: bool) -> idx.Comparison:
     c[2].metric("Ratings", prof["ratings"])
     left.metric("Occupation", prof["occupation"])
     right.markdown(f"**Movies user {user_id} rated highest**")
-    top = prof["top_rated"].assign(movie_genres=prof["top_rated"]["movie_genres"].str.replace("|", ", "))
-    right.dataframe(top, hide_index=True, width="stretch", height=210,
+    right.dataframe(prof["top_rated"], hide_index=True, width="stretch", height=210,
                     column_config={"movie_title": "title", "user_rating": "stars", "movie_genres": "genres"})
     st.subheader(f"Top {k} for user {user_id}")
     return rec.for_user(user_id, k, exclude_seen)

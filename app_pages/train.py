@@ -236,17 +236,37 @@ def training_progress(prefix: str = "") -> None:
                                          f"batch loss {snap['loss']:,.0f}")
     else:
         st.progress(0.0, text="Preparing the data and building the model…")
-    if snap["history"] and not prefix:
+    history, rid = snap["history"], job.run_id
+    if history and not prefix:
         c = job.config
         baseline = cache.popularity(c.variant, c.split, c.split_fraction, c.seed, c.validation_fraction)
-        st.altair_chart(charts.training_curves(snap["history"], baseline, epochs, width=CHART_WIDTH), width="content")
-        references = {"popularity": baseline, **(cache.strong_baselines_if_ready(c) or {})}
-        st.altair_chart(charts.versus_baselines(snap["history"], chosen(references), epochs, width=CHART_WIDTH),
-                        width="content")
-    elif snap["history"]:
+        references = chosen({"popularity": baseline, **(cache.strong_baselines_if_ready(c) or {})})
+        live_chart("curves", history, rid,
+                   lambda: charts.training_curves(history, baseline, epochs, width=CHART_WIDTH))
+        live_chart("versus", history, (rid, *references),
+                   lambda: charts.versus_baselines(history, references, epochs, width=CHART_WIDTH))
+    elif history:
         itemknn = cache.item_to_item_baselines(*job.config.split_of())["itemknn"]
-        st.altair_chart(charts.item_to_item_curves(snap["history"], itemknn, epochs, width=CHART_WIDTH),
-                        width="content")
+        live_chart("item_to_item", history, rid,
+                   lambda: charts.item_to_item_curves(history, itemknn, epochs, width=CHART_WIDTH))
+
+
+LIVE_KEY = "_train_live_specs"  # {chart name: (what it shows, its Vega-Lite spec)}
+
+
+def live_chart(name: str, history: list, what, make) -> None:
+    """Draw a chart of the epochs so far, rebuilding it only when a new epoch came in.
+
+    The fragment redraws twice a second, but the curves change once per epoch; turning an
+    Altair chart into its Vega-Lite spec (validation included) costs ~0.1 s of server CPU each
+    time, so the spec is kept per session and sent again as it is. ``what`` names what else the
+    chart depends on (the run, the baselines drawn).
+    """
+    specs = st.session_state.setdefault(LIVE_KEY, {})
+    stamp = (what, len(history), history[-1].get("epoch"))
+    if name not in specs or specs[name][0] != stamp:
+        specs[name] = (stamp, make().to_dict())
+    st.vega_lite_chart(specs[name][1], width="content")
 
 
 # ----------------------------------------------------------------------------- result

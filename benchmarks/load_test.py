@@ -1,18 +1,22 @@
 """Load test: many browser sessions ask the Recommend page for recommendations at once, with and without a training.
 
-    .venv/bin/python benchmarks/load_test.py [--sessions 10] [--rounds 3] [--data DIR]
+    .venv/bin/python benchmarks/load_test.py [--sessions 30] [--rounds 1] [--data DIR]
 
 Starts ``streamlit run app.py`` on 127.0.0.1 (a free port) with its own ``$RECSYS_HOME``
 (the parsed dataset is copied from ``--data``, default ``$RECSYS_HOME/data``; without one the
 server downloads it), trains one tiny run through the Train page, then opens the Recommend
-page in ``--sessions`` headless Chromium sessions at once (one browser, one context each), each
-for another user through a link (``/recommend?mode=user&user_id=…&k=10&exclude_seen=true``):
+page in headless Chromium sessions (one browser, one context each), each for another user
+through a link (``/recommend?mode=user&user_id=…&k=10&exclude_seen=true``):
 
-0. one session at a time (3 sessions, the baseline);
-1. without training, ``--rounds`` times;
-2. while another session trains a larger model through the Train page (a link and a click),
-   after a third session has asked for yet another config, seen its place in the queue and
-   cancelled it.
+0. one alone: 3 sessions one after the other (the baseline), then 3 new tabs of one browser that
+   has the app cached (the server's share of a view beyond sending the app's files);
+1. 10 and then ``--sessions`` sessions at once, ``--rounds`` times each, nothing training;
+2. the same while another session trains a larger model through the Train page (a link and a
+   click), after a third session has asked for yet another config, seen its place in the queue
+   and cancelled it.
+
+Each phase also reports CPU seconds per view: the server's (page scripts, websockets, static
+files) and the training workers' (child processes of the server), measured with psutil.
 
 Each response time runs from navigation until the result tables are drawn and the script
 run has finished. Each page is checked: no exception or error element, the heading names the
@@ -44,7 +48,7 @@ from tests.serve import CHROMIUM, FLAGS, IDLE_JS, streamlit_server  # noqa: E402
 K = 10
 POLL_MS = 100  # how often a page checks whether it is done (the default, every animation frame, costs CPU)
 TINY = "embedding_dim=8&epochs=1&batch_size=4096&seed=7"      # the run every session recommends from
-BIG = "embedding_dim=64&epochs=100&batch_size=1024&seed=8"    # trains through phase 2, then is cancelled
+BIG = "embedding_dim=64&epochs=100&batch_size=256&seed=8"     # trains through the training phases, then is cancelled
 QUEUED = "embedding_dim=8&epochs=1&batch_size=4096&seed=9"    # asked while BIG trains: waits, then cancelled
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
@@ -105,9 +109,13 @@ async def page_errors(page) -> list[str]:
     return [f"error shown: {t.strip()[:300]}" for t in found]
 
 
-async def recommend(browser, url: str, user: str, expected: Expected, timeout_s: float) -> dict:
-    """One session: open the Recommend page for ``user``, time it, check what it shows."""
-    ctx = await browser.new_context(viewport={"width": 1440, "height": 1000})
+async def recommend(browser, url: str, user: str, expected: Expected, timeout_s: float, shared=None) -> dict:
+    """One session: open the Recommend page for ``user``, time it, check what it shows.
+
+    Each session has its own browser context (a first visit: the app's scripts are downloaded again),
+    unless ``shared`` gives one: then it is a new tab of a browser that has the app cached (a new
+    Streamlit session all the same)."""
+    ctx = shared or await browser.new_context(viewport={"width": 1440, "height": 1000})
     page = await ctx.new_page()
     out = {"user": user, "seconds": None, "problems": []}
     try:
@@ -141,7 +149,7 @@ async def recommend(browser, url: str, user: str, expected: Expected, timeout_s:
     except Exception as e:  # a timeout or a closed page: this session failed
         out["problems"].append(f"{type(e).__name__}: {str(e).splitlines()[0][:300]}")
     finally:
-        await ctx.close()
+        await (page.close() if shared else ctx.close())
     return out
 
 
@@ -164,26 +172,57 @@ async def wait_text(page, text: str, timeout_s: float) -> None:
         raise RuntimeError(f"waiting for {text!r}: {problems}")
 
 
-def server_cpu(pid: int) -> float:
-    """CPU seconds the streamlit server (and its threads: page scripts, the training) has used so far."""
+def cpu_seconds(pid: int) -> tuple[float, float, float]:
+    """CPU seconds used so far by the streamlit server (all its threads: page scripts, websockets, static
+    files), by its children (the training workers) and by the browsers (every other process this script
+    started: Playwright's driver and Chromium's processes)."""
     import psutil
 
-    t = psutil.Process(pid).cpu_times()
-    return t.user + t.system
+    def used(procs):
+        total = 0.0
+        for p in procs:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    server = psutil.Process(pid)
+    workers = server.children(recursive=True)
+    skip = {pid, *(w.pid for w in workers)}
+    browsers = [p for p in psutil.Process().children(recursive=True) if p.pid not in skip]
+    return used([server]), used(workers), used(browsers)
 
 
-async def phase(browser, url, users, expected, rounds, timeout_s, label, results):
-    n = len(users) // rounds
+class Meter:
+    """Server, worker and browser CPU seconds between ``start()`` and ``stop(label, views)``, per view."""
+
+    def __init__(self, pid):
+        self.pid, self.per_view = pid, {}
+
+    def start(self):
+        self.t0 = cpu_seconds(self.pid)
+
+    def stop(self, label, views):
+        # Processes that ended in between take their seconds with them: clamp at 0 rather than go negative.
+        self.per_view[label] = tuple(max(0.0, b - a) / views for a, b in zip(self.t0, cpu_seconds(self.pid)))
+
+
+async def phase(browser, url, users, expected, size, rounds, timeout_s, label, results, meter):
+    """``rounds`` times, ``size`` sessions open the Recommend page at once (each for another user)."""
+    meter.start()
     for r in range(rounds):
-        batch = users[r * n:(r + 1) * n]
+        batch = users[r * size:(r + 1) * size]
         got = await asyncio.gather(*(recommend(browser, url, u, expected, timeout_s) for u in batch))
         for g in got:
             g["phase"] = label
         results += got
         bad = sum(bool(g["problems"]) for g in got)
         times = [g["seconds"] for g in got if g["seconds"] is not None]
-        print(f"  {label}, round {r + 1}/{rounds}: {n} sessions, slowest {max(times, default=float('nan')):.2f} s, "
-              f"{bad} with problems", flush=True)
+        print(f"  {label}, round {r + 1}/{rounds}: {size} sessions at once, slowest "
+              f"{max(times, default=float('nan')):.2f} s, {bad} with problems", flush=True)
+    meter.stop(label, size * rounds)
 
 
 async def main_async(args, home: Path, url: str, pid: int) -> int:
@@ -191,7 +230,8 @@ async def main_async(args, home: Path, url: str, pid: int) -> int:
 
     failures: list[str] = []
     results: list[dict] = []
-    cpu_per_page: dict = {}  # server CPU seconds per page (phase 2's includes the training's)
+    meter = Meter(pid)
+    sizes = sorted({min(10, args.sessions), args.sessions})
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:
@@ -208,7 +248,8 @@ async def main_async(args, home: Path, url: str, pid: int) -> int:
             print(f"tiny run trained through the Train page in {time.perf_counter() - t:.1f} s", flush=True)
 
             expected = Expected(home)
-            pool = random.Random(0).sample([str(u) for u in expected.ds.user_ids], args.sessions * args.rounds * 2 + 3)
+            need = 2 * sum(sizes) * args.rounds + 7
+            pool = iter(random.Random(0).sample([str(u) for u in expected.ds.user_ids], need))
             # One more warm-up (not timed): a bad link builds the run's indexes and must show notices, no error.
             ctx = await browser.new_context()
             page = await ctx.new_page()
@@ -221,19 +262,27 @@ async def main_async(args, home: Path, url: str, pid: int) -> int:
                     failures.append(f"bad link: no notice about {part}")
             await ctx.close()
 
-            print("baseline: 3 sessions one after the other, nothing training", flush=True)
-            cpu = server_cpu(pid)
-            for user in pool[-3:]:
-                got = await recommend(browser, url, user, expected, args.timeout)
+            print("one alone: 3 sessions one after the other, nothing training", flush=True)
+            meter.start()
+            for _ in range(3):
+                got = await recommend(browser, url, next(pool), expected, args.timeout)
                 results.append({**got, "phase": "single"})
-            cpu_per_page["single"] = (server_cpu(pid) - cpu) / 3
-            n = args.sessions * args.rounds
-            print(f"phase 1: {args.sessions} concurrent sessions x {args.rounds} rounds, nothing training", flush=True)
-            cpu = server_cpu(pid)
-            await phase(browser, url, pool[:n], expected, args.rounds, args.timeout, "idle", results)
-            cpu_per_page["idle"] = (server_cpu(pid) - cpu) / n
+            meter.stop("single", 3)
+            print("one alone, the app cached in the browser: 3 new tabs one after the other", flush=True)
+            shared = await browser.new_context(viewport={"width": 1440, "height": 1000})
+            await recommend(browser, url, next(pool), expected, args.timeout, shared)  # fills the cache, not counted
+            meter.start()
+            for _ in range(3):
+                got = await recommend(browser, url, next(pool), expected, args.timeout, shared)
+                results.append({**got, "phase": "cached"})
+            meter.stop("cached", 3)
+            await shared.close()
+            for size in sizes:
+                print(f"{size} at once x {args.rounds} round(s), nothing training", flush=True)
+                await phase(browser, url, [next(pool) for _ in range(size * args.rounds)], expected, size,
+                            args.rounds, args.timeout, f"idle {size}", results, meter)
 
-            print("phase 2: another session trains", BIG, flush=True)
+            print("another session trains", BIG, flush=True)
             trainer_ctx, trainer = await train_session(browser, url, BIG, args.timeout)
             await wait_text(trainer, "Epoch 1/", args.timeout)
             q_ctx, queued = await train_session(browser, url, QUEUED, args.timeout)
@@ -242,16 +291,19 @@ async def main_async(args, home: Path, url: str, pid: int) -> int:
             await wait_text(queued, "Cancelled", args.timeout)
             await q_ctx.close()
             print("  a third session saw '1 ahead in the queue' and cancelled", flush=True)
-            await phase(browser, url, pool[n:2 * n], expected, args.rounds, args.timeout, "training", results)
+            for size in sizes:
+                print(f"{size} at once x {args.rounds} round(s), while that session trains", flush=True)
+                await phase(browser, url, [next(pool) for _ in range(size * args.rounds)], expected, size,
+                            args.rounds, args.timeout, f"training {size}", results, meter)
             body = await trainer.inner_text("body")
             still = "Epoch " in body and "saved as run" not in body
             failures += [f"trainer: {e}" for e in await page_errors(trainer)]
             if still:
                 await trainer.get_by_role("button", name="Cancel", exact=True).click(timeout=args.timeout * 1000)
                 await wait_text(trainer, "Cancelled", args.timeout)
-                print("  the training was still running when phase 2 ended: cancelled", flush=True)
+                print("  the training was still running when the last phase ended: cancelled", flush=True)
             else:
-                failures.append("the training ended before phase 2 did (make BIG longer)")
+                failures.append("the training ended before the last phase did (make BIG longer)")
             await trainer_ctx.close()
         except Exception as e:
             failures.append(f"{type(e).__name__}: {str(e).splitlines()[0][:300]}")
@@ -259,24 +311,27 @@ async def main_async(args, home: Path, url: str, pid: int) -> int:
             await browser.close()
 
     print()
-    print(f"{'phase':<10} {'sessions':>8} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'problems':>8} "
-          f"{'server CPU s/page':>18}")
+    print(f"{'phase':<12} {'views':>5} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'problems':>8} "
+          f"{'CPU s/view: server':>18} {'worker':>6} {'browser':>7}")
     p50 = {}
-    for label in ("single", "idle", "training"):
+    for label in ["single", "cached"] + [f"{m} {n}" for m in ("idle", "training") for n in sizes]:
         rows = [r for r in results if r["phase"] == label]
         times = np.array([r["seconds"] for r in rows if r["seconds"] is not None])
         bad = sum(bool(r["problems"]) for r in rows)
         if len(times):
             p50[label] = float(np.percentile(times, 50))
-            cpu = f"{cpu_per_page[label]:.2f}" if label in cpu_per_page else "-"
-            print(f"{label:<10} {len(rows):>8} {p50[label]:>7.2f} {np.percentile(times, 95):>7.2f} "
-                  f"{times.max():>7.2f} {bad:>8} {cpu:>18}")
+            server, worker, browser = meter.per_view.get(label, (float("nan"),) * 3)
+            print(f"{label:<12} {len(rows):>5} {p50[label]:>7.2f} {np.percentile(times, 95):>7.2f} "
+                  f"{times.max():>7.2f} {bad:>8} {server:>18.3f} {worker:>6.3f} {browser:>7.3f}")
         for r in rows:
             failures += [f"{label}, user {r['user']}: {p}" for p in r["problems"]]
-    if "idle" in p50 and "training" in p50:
-        print(f"p50 while training / idle: {p50['training'] / p50['idle']:.2f}x")
-    if "idle" in p50 and "single" in p50:
-        print(f"p50 of {args.sessions} at once / one alone: {p50['idle'] / p50['single']:.2f}x")
+    for n in sizes:
+        if f"idle {n}" in p50 and "single" in p50:
+            print(f"p50 of {n} at once / one alone: {p50[f'idle {n}'] / p50['single']:.2f}x")
+    for n in sizes:
+        if f"idle {n}" in p50 and f"training {n}" in p50:
+            print(f"p50 of {n} at once, while training / idle: {p50[f'training {n}'] / p50[f'idle {n}']:.2f}x")
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if failures:
         print(f"\nFAILED: {len(failures)} problem(s)")
         for f in failures[:30]:
@@ -288,14 +343,15 @@ async def main_async(args, home: Path, url: str, pid: int) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sessions", type=int, default=10, help="concurrent browser sessions per round (default 10)")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds per phase (default 3)")
+    ap.add_argument("--sessions", type=int, default=30,
+                    help="the largest number of sessions at once (default 30; 10 at once is measured too)")
+    ap.add_argument("--rounds", type=int, default=1, help="rounds per phase (default 1)")
     ap.add_argument("--data", default=os.path.join(os.environ["RECSYS_HOME"], "data") if os.environ.get("RECSYS_HOME")
                     else None, help="a parsed data cache to copy (default $RECSYS_HOME/data; none: download)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds any one wait may take (default 300)")
     args = ap.parse_args()
-    if not 1 <= args.sessions <= 20 or not 1 <= args.rounds <= 10:
-        ap.error("--sessions must be 1..20 and --rounds 1..10")
+    if not 1 <= args.sessions <= 40 or not 1 <= args.rounds <= 10:
+        ap.error("--sessions must be 1..40 and --rounds 1..10")
     if not Path(CHROMIUM).exists():
         ap.error(f"{CHROMIUM} is not installed")
     home = Path(tempfile.mkdtemp(prefix="recsys-load-"))

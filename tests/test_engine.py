@@ -180,6 +180,39 @@ def test_recommend_per_user_and_per_movie(tutorial_run, ml100k):
         rec.for_user("42", k=0)
 
 
+def test_profiles_seen_movies_and_kept_answers_match_a_direct_computation(tutorial_run, ml100k):
+    """What the Recommend page shows for a user (profile, favourites, the lists) is the same whether it comes
+    from the grouped lookups and memories or straight from the ratings, for users with few and many ratings."""
+    rec = Recommender(tutorial_run, ml100k)
+    r = ml100k.ratings
+    counts = r.groupby("user_idx").size()
+    for u in (int(counts.idxmin()), int(counts.idxmax()), 0, 41):
+        user_id = ml100k.user_ids[u]
+        mine = r[r["user_idx"] == u]
+        prof = rec.profile(user_id)
+        assert prof["ratings"] == len(mine) == counts[u]
+        assert (prof["age"], prof["gender"], prof["occupation"]) == (
+            int(mine.user_age.iloc[0]), mine.user_gender.iloc[0], mine.user_occupation.iloc[0])
+        top = prof["top_rated"]
+        assert len(top) == min(10, len(mine))
+        assert top["user_rating"].tolist() == sorted(mine["user_rating"], reverse=True)[:len(top)]
+        for title, stars, genres in top.itertuples(index=False):  # each a rating of this user, genres as shown
+            row = mine[mine["movie_title"] == title].iloc[0]
+            assert row.user_rating == stars and row.movie_genres.replace("|", ", ") == genres
+        assert rec.seen(u).tolist() == sorted(set(mine["title_idx"]))
+
+    rec.warm(k=10)  # every shape a page can ask at k=10 is measured now: a new user's answer measures nothing
+    measured = dict(rec.latency)
+    users, movies = tutorial_run.vectors
+    for u in (5, 300, int(counts.idxmax())):
+        comp = rec.for_user(ml100k.user_ids[u], k=10, exclude_seen=True)
+        scores = movies @ users[u]
+        scores[rec.seen(u)] = -np.inf
+        assert [x["movie_idx"] for x in comp.bruteforce] == np.argsort(-scores, kind="stable")[:10].tolist()
+        assert rec.for_user(ml100k.user_ids[u], k=10, exclude_seen=True) is comp  # kept, not recomputed
+    assert rec.latency == measured
+
+
 # ----------------------------------------------------------------------------- runs and CLI
 
 

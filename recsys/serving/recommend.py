@@ -137,6 +137,22 @@ class Recommender:
         self._genres = self.similar.genres
         self.latency: dict = {}
         self.answers, self.profiles = Memo(), Memo()
+        self._rows, self._columns = None, {}  # {user_idx: positions of their ratings}, {name: array}: on first use
+
+    def warm(self, k: int = 10) -> None:
+        """Trace every graph and measure every latency a page will need at this ``k``, now.
+
+        Each padded length of "movies left out" (``index.padded_exclusions``) is its own
+        ``tf.function`` graph (~30 ms to trace) and its own latency measurement (6 searches).
+        Without this, the first users of each length pay it on their page view; here one user
+        per length pays it once, when the server builds the indexes.
+        """
+        counts = self.ds.ratings.groupby("user_idx")["title_idx"].nunique()
+        one_per_length = {idx.query_shape(self.bruteforce, k, np.zeros(int(c)))[1]: u for u, c in counts.items()}
+        for u in one_per_length.values():
+            self.for_user(self.ds.user_ids[u], k, exclude_seen=True)
+        self.for_user(self.ds.user_ids[0], k, exclude_seen=False)
+        self.for_movie(str(self.ds.titles[0]), k)
 
     # ------------------------------------------------------------------ lookups
     def user_index(self, user_id) -> int:
@@ -150,8 +166,19 @@ class Recommender:
 
     def seen(self, user_idx: int) -> np.ndarray:
         """Title indices the user rated (in any split: they have watched them)."""
-        r = self.ds.ratings
-        return np.unique(r.loc[r["user_idx"] == user_idx, "title_idx"].to_numpy())
+        return np.unique(self.column("title_idx")[self.rows_of_user(user_idx)])
+
+    def rows_of_user(self, user_idx: int) -> np.ndarray:
+        """Positions of the user's ratings in ``ds.ratings`` (grouped once: no scan of all ratings per view)."""
+        if self._rows is None:
+            self._rows = self.ds.ratings.groupby("user_idx").indices
+        return self._rows.get(user_idx, np.zeros(0, np.int64))
+
+    def column(self, name: str) -> np.ndarray:
+        """A column of ``ds.ratings`` as a NumPy array (converted once)."""
+        if name not in self._columns:
+            self._columns[name] = self.ds.ratings[name].to_numpy()
+        return self._columns[name]
 
     def profile(self, user_id) -> dict:
         """Age, gender, occupation and the user's highest-rated movies (computed once per user)."""
@@ -159,12 +186,17 @@ class Recommender:
         return self.profiles.get(u, lambda: self._profile(user_id, u))
 
     def _profile(self, user_id, u: int) -> dict:
-        r = self.ds.ratings[self.ds.ratings["user_idx"] == u]
-        top = r.sort_values(["user_rating", "timestamp"], ascending=[False, False]).head(10)
-        first = r.iloc[0]
+        rows = self.rows_of_user(u)
+        # highest stars first, the latest first among equals
+        best = rows[np.lexsort((-self.column("timestamp")[rows], -self.column("user_rating")[rows]))[:10]]
+        movies = self.column("title_idx")[best]
+        first = self.ds.ratings.iloc[rows[0]]
         return {"user_id": str(user_id), "age": int(first.user_age), "gender": first.user_gender,
-                "occupation": first.user_occupation, "ratings": int(len(r)),
-                "top_rated": top[["movie_title", "user_rating", "movie_genres"]].reset_index(drop=True)}
+                "occupation": first.user_occupation, "ratings": int(len(rows)),
+                "top_rated": pd.DataFrame({"movie_title": [str(self.ds.titles[m]) for m in movies],
+                                           "user_rating": self.column("user_rating")[best],
+                                           "movie_genres": [str(self._genres[m]).replace("|", ", ")
+                                                            for m in movies]})}
 
     def movie_profile(self, title: str) -> dict:
         """A movie's genres, how many ratings it got and their mean (stars)."""
@@ -210,9 +242,9 @@ def side_by_side(comp: idx.Comparison) -> tuple[pd.DataFrame, pd.DataFrame]:
     frames = []
     for mine, other in ((comp.bruteforce, comp.scann), (comp.scann, comp.bruteforce)):
         others = {r["movie_idx"] for r in other}
-        df = pd.DataFrame(mine, columns=["rank", "movie_title", "genres", "score", "movie_idx"])
-        df["only_here"] = ~df["movie_idx"].isin(others)
-        frames.append(df.drop(columns="movie_idx"))
+        frames.append(pd.DataFrame({"rank": [r["rank"] for r in mine], "movie_title": [r["movie_title"] for r in mine],
+                                    "genres": [r["genres"] for r in mine], "score": [r["score"] for r in mine],
+                                    "only_here": [r["movie_idx"] not in others for r in mine]}))
     return frames[0], frames[1]
 
 

@@ -10,6 +10,11 @@ Why a process and not a thread of the Streamlit server:
 - a crash in native code (out of memory, a segfault in a kernel) kills the process it runs in:
   here that is the worker, and the server says so and starts a fresh one.
 
+The worker runs at a lower CPU priority (``nice`` 10, ``$RECSYS_WORKER_NICE`` to change it): on a
+two-core machine a training would otherwise take a full share of the cores from the server, and
+every student's page view would wait behind it. Page views are short and someone is waiting for
+each; a training is long and waits anyway. When nobody is browsing, the training gets the cores.
+
 One worker trains one model at a time, so ``$RECSYS_MAX_TRAININGS`` workers train that many at
 once, each with its own seeds. The worker imports TensorFlow once when it starts; then each job
 costs only its training.
@@ -40,6 +45,7 @@ from pathlib import Path
 
 BATCH_EVERY_S = 0.05   # batch events are throttled to this interval (the page redraws twice a second)
 KEEP_DATASETS = 2
+NICE = 10              # the worker's CPU priority below the server's (see the module docstring)
 
 
 class Worker:
@@ -159,6 +165,10 @@ def main(conn) -> None:
                     return
 
     threading.Thread(target=listen, daemon=True).start()
+    try:
+        os.nice(int(os.environ.get("RECSYS_WORKER_NICE", NICE)))
+    except (OSError, ValueError):  # not allowed here, or a bad value: train at the server's priority
+        pass
     conn.send(("ready", os.getpid()))
     datasets: dict = {}
 
