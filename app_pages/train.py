@@ -251,7 +251,8 @@ def training_progress(prefix: str = "") -> None:
                    lambda: charts.item_to_item_curves(history, itemknn, epochs, width=CHART_WIDTH))
 
 
-LIVE_KEY = "_train_live_specs"  # {chart name: (what it shows, its Vega-Lite spec)}
+LIVE_KEY = "_train_live_specs"  # {chart name: (what it shows, when it was built, its Vega-Lite spec)}
+LIVE_CHART_EVERY_S = 2.0        # short epochs: the curves are redrawn at most this often while training
 
 
 def live_chart(name: str, history: list, what, make) -> None:
@@ -259,14 +260,16 @@ def live_chart(name: str, history: list, what, make) -> None:
 
     The fragment redraws twice a second, but the curves change once per epoch; turning an
     Altair chart into its Vega-Lite spec (validation included) costs ~0.1 s of server CPU each
-    time, so the spec is kept per session and sent again as it is. ``what`` names what else the
-    chart depends on (the run, the baselines drawn).
+    time, so the spec is kept per session and sent again as it is, and rebuilt at most every
+    ``LIVE_CHART_EVERY_S`` when epochs are short. ``what`` names what else the chart depends on
+    (the run, the baselines drawn): a change there redraws at once.
     """
     specs = st.session_state.setdefault(LIVE_KEY, {})
     stamp = (what, len(history), history[-1].get("epoch"))
-    if name not in specs or specs[name][0] != stamp:
-        specs[name] = (stamp, make().to_dict())
-    st.vega_lite_chart(specs[name][1], width="content")
+    kept = specs.get(name)
+    if kept is None or kept[0][0] != what or (kept[0] != stamp and time.monotonic() - kept[1] >= LIVE_CHART_EVERY_S):
+        specs[name] = kept = (stamp, time.monotonic(), make().to_dict(validate=False))
+    st.vega_lite_chart(kept[2], width="content")
 
 
 # ----------------------------------------------------------------------------- result

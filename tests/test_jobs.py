@@ -1,9 +1,11 @@
 """The shared training queue: identical requests train once, a limit on concurrent trainings, cancel."""
+import os
 import threading
+from pathlib import Path
 
 import pytest
 
-from recsys.store import jobs, runs
+from recsys.store import jobs, runs, worker
 from tests.helpers import TINY
 
 # Fresh runs differ from the other tests' by their learning rate, not their seed: the same split (seed 42),
@@ -88,8 +90,6 @@ def test_one_training_per_session(ml100k, queue):
 
 def test_training_runs_in_worker_processes_and_is_reproducible_two_at_a_time(ml100k, tmp_path):
     """Two trainings at once, each in its own worker process, give what one alone gives (seeds are per process)."""
-    import os
-
     import numpy as np
 
     a, b = TINY.with_(learning_rate=0.401, epochs=2), TINY.with_(learning_rate=0.402, epochs=2)
@@ -99,6 +99,10 @@ def test_training_runs_in_worker_processes_and_is_reproducible_two_at_a_time(ml1
         ja, jb = q.submit(a, ml100k, watcher="a"), q.submit(b, ml100k, watcher="b")
         assert ja.state == jb.state == "running" and ja.pid != jb.pid and os.getpid() not in (ja.pid, jb.pid)
         assert sorted(q.worker_pids()) == sorted([ja.pid, jb.pid])
+        for pid in (ja.pid, jb.pid):  # below the server's priority, every thread of it (TensorFlow's included)
+            threads = list(Path(f"/proc/{pid}/task").iterdir())
+            assert len(threads) >= 2
+            assert {os.getpriority(os.PRIO_PROCESS, int(t.name)) for t in threads} == {os.nice(0) + worker.NICE}
         q.wait(ja, timeout=300)
         q.wait(jb, timeout=300)
     alone, reused = runs.train_or_load(a, ml100k, root=tmp_path / "alone")  # in this process, by itself

@@ -142,6 +142,10 @@ class _Cancelled(Exception):
 
 def main(conn) -> None:
     """The worker process: import TensorFlow once, then train each job it is sent, one at a time."""
+    try:  # first, so that every thread TensorFlow starts inherits it (on Linux a thread's priority is its own)
+        os.nice(int(os.environ.get("RECSYS_WORKER_NICE", NICE)))
+    except (OSError, ValueError):  # not allowed here, or a bad value: train at the server's priority
+        pass
     import queue
 
     from recsys.errors import UserError
@@ -165,10 +169,6 @@ def main(conn) -> None:
                     return
 
     threading.Thread(target=listen, daemon=True).start()
-    try:
-        os.nice(int(os.environ.get("RECSYS_WORKER_NICE", NICE)))
-    except (OSError, ValueError):  # not allowed here, or a bad value: train at the server's priority
-        pass
     conn.send(("ready", os.getpid()))
     datasets: dict = {}
 
