@@ -64,14 +64,14 @@ def show_comparison(comp: idx.Comparison, k: int, scann: idx.ScannParams) -> Non
         col.markdown(f"**{title}** · {note}")
         col.dataframe(df, hide_index=True, width="stretch",
                       column_order=["rank", "movie_title", "genres", "score", "only_here"],
-                      column_config={"rank": st.column_config.NumberColumn("#", width=36),
-                                     "movie_title": st.column_config.TextColumn("title", width=205),
-                                     "genres": st.column_config.TextColumn("genres", width=150),
-                                     "score": st.column_config.NumberColumn("score", format="%.3f", width=58),
+                      column_config={"rank": st.column_config.NumberColumn("#", width=32),
+                                     "movie_title": st.column_config.TextColumn("title", width=165),
+                                     "genres": st.column_config.TextColumn("genres", width=110),
+                                     "score": st.column_config.NumberColumn("score", format="%.3f", width=56),
                                      "only_here": st.column_config.CheckboxColumn(
-                                         "only here", width=64, help="Not in the other index's list")})
+                                         "only", width=48, help="Only in this list: the other index did not return it")})
     only = int(bf["only_here"].sum())
-    st.caption(f"Ticked (*only here*): movies in only one of the two lists ({only} of {k})." if only else
+    st.caption(f"Ticked (*only*): movies in only one of the two lists ({only} of {k})." if only else
                "Both indexes return the same movies.")
 
 
