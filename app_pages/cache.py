@@ -131,13 +131,41 @@ def recommender(run_id: str, scann_params=None):
     rec = Recommender(r, dataset(r.config.variant), scann_params)
     # In the background (~1.5 s of CPU, once per run and server): the first view does not wait for it, and the
     # next students' views at the page's default k trace no graph and time no index.
-    threading.Thread(target=rec.warm, kwargs={"k": 10}, name=f"warm-{run_id}", daemon=True).start()
+    # Not a daemon (a thread started by the script thread would inherit its daemon flag): TensorFlow still running
+    # in a daemon thread when the interpreter exits aborts the process; this one is waited for, seconds at most.
+    threading.Thread(target=rec.warm, kwargs={"k": 10}, name=f"warm-{run_id}", daemon=False).start()
     return rec
 
 
 def item_runs_for(run_id: str) -> list:
     """The item-to-item runs on a retrieval run's data and split, newest first (from the cached listing)."""
     return runs.item_runs_for(run(run_id), among=saved_item_runs())
+
+
+def saved_ranking_runs() -> list:
+    """Every saved ranking run, newest first."""
+    return _listing(runs.folder_stamp(runs_dir()), kind="ranking")
+
+
+def ranking_runs_for(run_id: str) -> list:
+    """The ranking runs on a retrieval run's data and split, newest first: they can re-rank its candidates."""
+    r = run(run_id)
+    return [x for x in saved_ranking_runs() if x.data == r.data and x.config.split_of() == r.config.split_of()]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def ranker(run_id: str):
+    """A ranking run's NumPy predictor (``serving.ranking.Ranker``)."""
+    return run(run_id).ranker()
+
+
+@st.cache_data(show_spinner="Scoring both stages for every test user…", max_entries=64)
+def two_stage_metrics(retrieval_id: str, ranking_id: str, n: int) -> dict:
+    """NDCG@10 of both stages and recall@N of retrieval for a pair of runs (kept on disk as well)."""
+    from recsys.serving import two_stage
+
+    r = run(retrieval_id)
+    return two_stage.metrics(r, run(ranking_id), ranker(ranking_id), dataset(r.config.variant), n)
 
 
 @st.cache_resource(show_spinner=False, max_entries=RECOMMENDERS_IN_MEMORY)

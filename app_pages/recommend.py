@@ -1,5 +1,8 @@
 """Recommend: top-k movies for a user (user tower) or a movie (item-to-item), BruteForce vs ScaNN.
 
+Per user, a second section runs both stages: the run retrieves N candidates, a ranking run of the
+same split re-orders them by predicted stars (``recsys/serving/two_stage.py``).
+
 A link opens a given query: ``?mode=user&user_id=42&k=10&exclude_seen=true`` or
 ``?mode=movie&movie_title=Star Wars (1977)&k=5``; a bad value gets a notice and the default
 (recsys/ui/links.py), and the URL follows the widgets, so a copied link opens the same query.
@@ -8,12 +11,14 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import cache, common
-from recsys.config import ITEM_DEFAULT
+from recsys.config import ITEM_DEFAULT, RANKING_BEST
 from recsys.errors import UserError
 from recsys.evaluation import item_to_item as i2i
+from recsys.evaluation import two_stage as measure
 from recsys.serving import index as idx
+from recsys.serving import two_stage
 from recsys.serving.recommend import side_by_side
-from recsys.ui import links
+from recsys.ui import charts, links
 
 MODES = ["Per user", "Per movie"]
 DEFAULT_USER, DEFAULT_MOVIE = "42", "Star Wars (1977)"
@@ -70,6 +75,11 @@ def show_comparison(comp: idx.Comparison, k: int, scann: idx.ScannParams) -> Non
                                      "score": st.column_config.NumberColumn("score", format="%.3f", width=56),
                                      "only_here": st.column_config.CheckboxColumn(
                                          "only", width=48, help="Only in this list: the other index did not return it")})
+    if len(comp.scann) < k:
+        st.warning(f"ScaNN found only {len(comp.scann)} movies this user has not rated among the "
+                   f"{scann.num_reordering_candidates} it re-scores: they rated many of its best candidates. An "
+                   "approximate index filters *after* it searches; raise *re-ordering candidates* in ScaNN's knobs "
+                   "to look further.", icon="🔎")
     only = int(bf["only_here"].sum())
     st.caption(f"Ticked (*only*): movies in only one of the two lists ({only} of {k})." if only else
                "Both indexes return the same movies.")
@@ -152,14 +162,15 @@ def answer_table(col, rows: list, title: str, hit: float | None, note: str) -> N
 
 
 class ItemProgress:
-    """A progress bar for the item-to-item training started from this page (a ``train.Callback``)."""
+    """A progress bar for a training started from this page (item-to-item or ranking; a ``train.Callback``)."""
 
-    def __init__(self, epochs: int):
-        self.epochs, self.bar = epochs, st.progress(0.0, text="Waiting for the server's training queue…")
+    def __init__(self, epochs: int, name: str = "Item-to-item model"):
+        self.epochs, self.name = epochs, name
+        self.bar = st.progress(0.0, text="Waiting for the server's training queue…")
 
     def on_batch(self, epoch, step, steps, loss):
         self.bar.progress(min(1.0, ((epoch - 1) * steps + step) / (self.epochs * steps)),
-                          text=f"Item-to-item model: epoch {epoch}/{self.epochs} · step {step}/{steps}")
+                          text=f"{self.name}: epoch {epoch}/{self.epochs} · step {step}/{steps}")
 
     def on_epoch(self, record):
         pass
@@ -224,6 +235,97 @@ def per_movie(run, rec, ds, k: int, params: idx.ScannParams) -> idx.Comparison:
     return tower if which == "Two-tower movie tower" else item
 
 
+def offer_ranking_run(run, ds) -> None:
+    """No ranking run on the active run's split: say how to get one, and offer to train it here."""
+    c = run.config
+    config = RANKING_BEST.with_(variant=c.variant, split=c.split, split_fraction=c.split_fraction, seed=c.seed)
+    st.info(f"No ranking run on this split yet ({c.split}, seed {c.seed}). Train one here (seconds), on the Train "
+            f"page's *Ranking* tab, or with `python -m recsys train-ranking --split {c.split} --seed {c.seed}`.")
+    if st.button("Train one now", key="train_ranking_run", help=config.label()):
+        try:
+            common.train_or_load(config, ds, ItemProgress(config.epochs, "Ranking model"))
+        except UserError as e:
+            common.show_error(e)
+            return
+        st.rerun()
+
+
+def moved(row: dict) -> str:
+    """How far stage 2 moved a movie: "▲ 12", "▼ 3" or "=" (from its place in stage 1's list)."""
+    d = row["retrieval_rank"] - row["rank"]
+    return f"▲ {d}" if d > 0 else f"▼ {-d}" if d < 0 else "="
+
+
+def two_stages(run, rec, ds, user_id, k: int, exclude_seen: bool) -> None:
+    """Stage 1 retrieves N candidates, stage 2 re-orders them by a ranking run's predicted stars."""
+    st.subheader("Two stages: retrieve, then rank")
+    st.caption("Stage 1 (this run) retrieves the user's top **N** out of the whole catalog; stage 2 (a ranking run) "
+               "predicts the user's stars for those N only and sorts them. The final list can only hold movies "
+               "stage 1 found.")
+    found = cache.ranking_runs_for(run.run_id)
+    if not found:
+        offer_ranking_run(run, ds)
+        return
+    c = st.columns([3, 2, 2])
+    labels = {r.run_id: r.label() for r in found}
+    ranking_id = c[0].selectbox("Ranking run", list(labels), format_func=labels.get, key="ranking_run")
+    index = c[2].radio("Stage 1 index", ["bruteforce", "scann"], horizontal=True, key="two_stage_index",
+                       format_func={"bruteforce": "BruteForce", "scann": "ScaNN"}.get)
+    top = rec.scann_params.num_reordering_candidates if index == "scann" else min(500, len(ds.titles))
+    if top > k:
+        # first visit: 100; after a change of k or index, the last value brought into the new range
+        st.session_state["two_stage_n"] = min(max(st.session_state.get("two_stage_n", 100), k), top)
+        n = c[1].slider("Candidates N", k, top, key="two_stage_n",
+                        help="How many movies stage 1 hands to stage 2. More candidates: a higher recall@N, more "
+                             "for the ranking model to reorder (and more cost). ScaNN returns at most what it "
+                             "re-scores.")
+    else:
+        n = k
+        c[1].caption(f"N = k = {k}: ScaNN re-scores only {top} candidates, so stage 2 can only reorder them.")
+    if not exclude_seen:
+        st.caption("Seen movies are left out of both stages here (the ranking model would rate them too).")
+    mix = st.select_slider("Stage 2 blend: weight of stage 1's score", options=list(measure.MIXES), value=0.0,
+                           key="two_stage_mix", format_func=lambda a: f"{a:g}",
+                    help="0: order the candidates by predicted stars only (the TFRS tutorial's second stage). 1: keep "
+                         "stage 1's order. Between: (1 - w) x standardised stars + w x standardised retrieval score.")
+    try:
+        answer = two_stage.for_user(rec, cache.ranker(ranking_id), user_id, n, k, index, exclude_seen=True,
+                                    mix=mix)
+        m = cache.two_stage_metrics(run.run_id, ranking_id, n)
+    except UserError as e:
+        common.show_error(e)
+        return
+    g = st.columns(3)
+    g[0].metric("NDCG@10, stage 1 alone", f"{m['ndcg']['retrieval']:.4f}",
+                help="Retrieval's own top 10, graded by the held-out stars (2^stars - 1, discounted by position), "
+                     f"averaged over all {m['users']} test users.")
+    after = m["mix"][f"{mix:g}"]
+    g[1].metric("NDCG@10, after stage 2", f"{after:.4f}", delta=f"{after - m['ndcg']['retrieval']:+.4f}",
+                help="The same N candidates ordered by stage 2's score (the blend above), scored the same way.")
+    g[2].metric(f"Recall@{n} of stage 1", f"{m['recall_at_n']:.3f}",
+                help="Share of held-out ratings whose movie is among the user's N candidates: all that stage 2 "
+                     "can ever find.")
+    st.caption(two_stage.read_metrics(m))
+    st.altair_chart(charts.blend_curve(m, mix), width="stretch")
+    final = pd.DataFrame([{**r, "moved": moved(r)} for r in answer.ranked])
+    first = pd.DataFrame(answer.retrieved)
+    left, right = st.columns(2)
+    left.markdown(f"**Stage 1 alone** · {index}'s top {k}")
+    left.dataframe(first, hide_index=True, width="stretch", column_order=["rank", "movie_title", "genres", "stars"],
+                   column_config={"rank": st.column_config.NumberColumn("#", width=32),
+                                  "movie_title": st.column_config.TextColumn("title", width=190),
+                                  "genres": st.column_config.TextColumn("genres", width=120),
+                                  "stars": st.column_config.NumberColumn("pred. ★", format="%.2f", width=60)})
+    right.markdown(f"**After stage 2** · the {answer.n} candidates by predicted stars")
+    right.dataframe(final, hide_index=True, width="stretch",
+                    column_order=["rank", "movie_title", "stars", "retrieval_rank", "moved"],
+                    column_config={"rank": st.column_config.NumberColumn("#", width=32),
+                                   "movie_title": st.column_config.TextColumn("title", width=190),
+                                   "stars": st.column_config.NumberColumn("pred. ★", format="%.2f", width=60),
+                                   "retrieval_rank": st.column_config.NumberColumn("stage 1 #", width=64),
+                                   "moved": st.column_config.TextColumn("moved", width=56)})
+
+
 def main() -> None:
     st.title("🎬 Recommendations: BruteForce vs ScaNN")
     run, ds = common.require_run_and_data()
@@ -242,6 +344,8 @@ def main() -> None:
         common.show_error(e)
         st.stop()
     show_comparison(comp, k, rec.scann_params)
+    if settings["mode"] == "user":
+        two_stages(run, rec, ds, st.session_state["user_id"], k, settings["exclude_seen"])
 
 
 main()

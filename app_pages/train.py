@@ -1,21 +1,24 @@
 """Train: pick hyperparameters, watch the model learn, read its result against the baselines.
 
-Two models, one tab each: the two-tower retrieval model (user -> movie, top-K against
-popularity) and the item-to-item model (movie -> movie, held-out hit rate against item-kNN
-and popularity). Every widget is drawn from the lever registries (``recsys.config.LEVERS``,
-``ITEM_LEVERS``: label, help, range, widget), so a new lever appears here by itself. Moving a
-widget only changes the settings (and, for retrieval, the URL, so a copied link opens the
-same configuration); Train queues the training on the server (or loads the saved run of a
-config trained before). While it trains, a fragment (``st.fragment(run_every=…)``) redraws
-the progress bar and the curves every half second; the rest of the page stays responsive,
-and Cancel stops waiting. Both tabs share that machinery through a key ``prefix``.
+Three models, one tab each: the two-tower retrieval model (user -> movie, top-K against
+popularity and the strong baselines), the item-to-item model (movie -> movie, held-out hit rate
+against item-kNN and popularity) and the ranking model (the stars a user gives a movie, test RMSE
+against the global mean and the user/movie bias baseline). Every widget is drawn from the lever
+registries (``recsys.config.LEVERS``, ``ITEM_LEVERS``, ``RANKING_LEVERS``: label, help, range,
+widget), so a new lever appears here by itself. Moving a widget only changes the settings (and,
+for retrieval, the URL, so a copied link opens the same configuration); Train queues the training
+on the server (or loads the saved run of a config trained before). While it trains, a fragment
+(``st.fragment(run_every=…)``) redraws the progress bar and the curves every half second; the
+rest of the page stays responsive, and Cancel stops waiting. The tabs share that machinery
+through a key ``prefix``.
 """
 import time
 
 import streamlit as st
 
 from app_pages import cache, common
-from recsys.config import ITEM_DEFAULT, ITEM_LEVERS, KS, LEVERS, PRESET_KEYS, PRESETS, ItemToItemConfig, TrainConfig
+from recsys.config import (ITEM_DEFAULT, ITEM_LEVERS, KS, LEVERS, PRESET_KEYS, PRESETS, RANKING_LEVERS, RANKING_PRESETS,
+                           ItemToItemConfig, RankingConfig, TrainConfig)
 from recsys.errors import UserError
 from recsys.evaluation import item_to_item as i2i
 from recsys.evaluation import topk
@@ -29,6 +32,7 @@ JOB_KEY = "_train_job"          # the training job this session follows (recsys.
 ERROR_KEY = "_train_error"      # why the last training failed, shown until the next click
 FLASH_KEY = "_train_flash"      # a one-off message (cancelled)
 BUSY_KEY = "_train_busy"        # this session's other training, when a click was refused because of it
+RANK = "rank_"                  # the ranking tab's prefix (widget keys "rank_epochs", ...)
 ITEM = "i2i_"                   # the item-to-item tab's prefix: its widget keys and the keys above, e.g. "_i2i_train_job"
 PRESET_NAMES = list(PRESETS)
 PRESET_HELP = "Start from a known configuration: the TFRS tutorial's, or the best we found. Sets every widget."
@@ -245,6 +249,9 @@ def training_progress(prefix: str = "") -> None:
                    lambda: charts.training_curves(history, baseline, epochs, width=CHART_WIDTH))
         live_chart("versus", history, (rid, *references),
                    lambda: charts.versus_baselines(history, references, epochs, width=CHART_WIDTH))
+    elif history and prefix == RANK:
+        live_chart("ranking", history, rid,
+                   lambda: charts.ranking_curves(history, None, epochs, width=CHART_WIDTH))
     elif history:
         itemknn = cache.item_to_item_baselines(*job.config.split_of())["itemknn"]
         live_chart("item_to_item", history, rid,
@@ -491,15 +498,102 @@ def item_tab() -> None:
             show_item_result(*result, current=config)
 
 
+def ranking_config_from_widgets() -> RankingConfig:
+    values = {name: st.session_state[RANK + name] for name in RANKING_LEVERS}
+    values["layers"] = links.parse_layers(values["layers"])
+    return RankingConfig(**values).validate()
+
+
+def apply_ranking_preset() -> None:
+    """on_change of the ranking preset: every ranking widget to the preset's value (on the same split)."""
+    preset = RANKING_PRESETS[st.session_state[RANK + "preset"]]
+    keep = {name: st.session_state[RANK + name] for name in ("variant", "split", "split_fraction", "seed")}
+    for name, value in preset.with_(**keep).to_dict().items():
+        st.session_state[RANK + name] = links.format_layers(tuple(value)) if name == "layers" else value
+
+
+def show_ranking_result(run_id: str, how: str, seconds: float, current) -> None:
+    """A ranking run: its test RMSE against the global mean, the bias baseline and the published references."""
+    run = result_header(run_id, how, seconds, current, "The Recommend page's *Per user* can re-rank the active "
+                        "run's candidates with it (same split).")
+    if run is None:
+        return
+    m = run.metrics
+    mine, biases = m["model"]["test"]["rmse"], m["biases"]["test"]["rmse"]
+    c = st.columns(4)
+    c[0].metric("Training time", f"{run.seconds:.1f} s")
+    c[1].metric("Epoch kept", f"{run.best_epoch} of {run.config.epochs}")
+    c[2].metric("Test RMSE", f"{mine:.4f}", delta=f"{mine - biases:+.4f} vs biases", delta_color="inverse",
+                help="Root mean squared error of the predicted stars on the held-out ratings (lower is better).")
+    c[3].metric("Global mean", f"{m['global_mean']['test']['rmse']:.4f}",
+                help="Predicting every rating as the mean of the training ratings.")
+    better = [name for name, v in charts.RATING_REFERENCES.items() if mine <= v]
+    st.markdown(f"**{'Beats' if mine < biases else 'Does not beat'} the user + movie bias baseline "
+                f"({biases:.4f}); {'at or below ' + ' and '.join(better) if better else 'above the published SVD'} "
+                "results on ML-100k.**")
+    st.dataframe(charts.rmse_table(m), hide_index=True, width="stretch",
+                 column_config={"test RMSE": st.column_config.NumberColumn(format="%.4f")})
+    st.caption("The published references are the `surprise` library's 5-fold results on ML-100k, not this split: "
+               "read them as what good looks like, not as a same-split comparison.")
+    st.altair_chart(charts.ranking_curves(run.history, m, run.config.epochs, width=CHART_WIDTH), width="content")
+
+
+def ranking_tab() -> None:
+    """The second stage: a model that predicts a user's stars for a movie; Train, progress, result."""
+    st.markdown("Stage 2 of a two-stage recommender, as in TFRS's *basic ranking* tutorial: a user vector and a movie "
+                "vector go through an MLP that predicts the **stars** (1-5) the user gives the movie, trained with the "
+                "mean squared error. Retrieval finds a few hundred candidates out of the catalog; this model orders "
+                "them. Trained on the same split as the retrieval run, it can re-rank its candidates on *Recommend*.")
+    active = active_config()
+    start = RANKING_PRESETS["Our best"] if active is None else RANKING_PRESETS["Our best"].with_(
+        variant=active.variant, split=active.split, split_fraction=active.split_fraction, seed=active.seed)
+    st.session_state.setdefault(RANK + "preset", "Our best")
+    for name, value in start.to_dict().items():  # first visit: the active run's split, so the two stages can meet
+        st.session_state.setdefault(RANK + name, links.format_layers(tuple(value)) if name == "layers" else value)
+    left, right = st.columns([1, 2.2], gap="large")
+    with left:
+        st.selectbox("Preset", list(RANKING_PRESETS), key=RANK + "preset", on_change=apply_ranking_preset,
+                     help="*TFRS tutorial*: the basic ranking tutorial's settings. *Our best*: chosen on a validation "
+                          "slice (docs/ranking.md).")
+        lever_widgets(RANKING_LEVERS, RANK)
+        config, ds = None, None
+        try:
+            config = ranking_config_from_widgets()
+        except UserError as e:
+            common.show_error(e)
+        if config is not None:
+            ds, problem = cache.dataset_or_problem(config.variant)
+            if problem:
+                common.show_error(UserError(problem))
+        clicked = st.button("Train", key=RANK + "train", type="primary", disabled=ds is None, width="stretch")
+        if config is not None and active is not None:
+            st.caption("The same split as the active run: *Recommend* can re-rank its candidates with this model."
+                       if config.split_of() == active.split_of() else
+                       f"Not the active run's split ({active.split}, seed {active.seed}): *Recommend* re-ranks with "
+                       "ranking runs of the active run's split only.")
+    with right:
+        if clicked and config is not None:
+            start_training(config, ds, RANK)
+        if not outcome(RANK):
+            st.info("No ranking run trained in this session yet (seconds with either preset). Its RMSE is measured on "
+                    "the same held-out ratings as the retrieval run of the same split.")
+        result = st.session_state.get(key(RANK, RESULT_KEY))
+        if result is not None:
+            show_ranking_result(*result, current=config)
+
+
 def main() -> None:
     st.title("🏋️ Train a two-tower model")
     st.caption("Pick the settings (a copied link keeps them), press **Train**, and watch the test top-K grow "
                "against the popularity baseline (dashed).")
-    retrieval, item = st.tabs(["Retrieval: user → movie", "Item-to-item: movie → movie"])
+    retrieval, item, ranking = st.tabs(["Retrieval: user → movie", "Item-to-item: movie → movie",
+                                        "Ranking: predicted stars"])
     with retrieval:
         retrieval_tab()
     with item:
         item_tab()
+    with ranking:
+        ranking_tab()
 
 
 main()

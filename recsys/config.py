@@ -361,3 +361,130 @@ class ItemToItemConfig(Settings):
 
 ITEM_LEVERS: dict[str, Lever] = levers_of(ItemToItemConfig)
 ITEM_DEFAULT = ItemToItemConfig()
+
+
+RANKING_BATCH_SIZES = (64, 128) + BATCH_SIZES
+
+
+@dataclass(frozen=True)
+class RankingConfig(Settings):
+    """Hyperparameters of a ranking run: predict a user's star rating of a movie (defaults = the TFRS tutorial).
+
+    The TFRS basic ranking tutorial: a user embedding and a movie embedding (32 numbers each),
+    concatenated, through Dense(256, relu) -> Dense(64, relu) -> Dense(1), trained with the mean
+    squared error on the 1-5 stars (``tfrs.tasks.Ranking``, RMSE reported), Adagrad 0.1, batches
+    of 8,192, 3 epochs, on the same 80/20 split as retrieval. The levers after ``seed`` are
+    ours (all off in the tutorial preset); ``RANKING_BEST`` is what they buy, chosen on a
+    validation slice (``docs/ranking.md``).
+    """
+
+    embedding_dim: int = lever(
+        32, label="Embedding dimension", kind="int", widget="slider", range=(4, 256), main=True,
+        help="Length of the user and movie vectors fed to the MLP.")
+    layers: tuple = lever(
+        (256, 64), label="MLP layers", kind="layers", widget="text", main=True,
+        help="Hidden layer sizes of the MLP that turns the user and movie vectors into a rating, e.g. 256,64 "
+             "(empty: one linear layer).")
+    epochs: int = lever(
+        3, label="Epochs", kind="int", widget="slider", range=(1, 100), main=True,
+        help="Passes over the training ratings; with a validation slice the best epoch on it is kept.")
+    learning_rate: float = lever(
+        0.1, label="Learning rate", kind="float", widget="select_slider", range=(1e-4, 10.0), stops=LEARNING_RATES,
+        main=True, help="Step size of the optimizer.")
+    batch_size: int = lever(
+        8192, label="Batch size", kind="int", widget="select_slider", range=(64, 16384), stops=RANKING_BATCH_SIZES,
+        main=True, help="Ratings per step: smaller batches take more (noisier) steps per epoch.")
+    optimizer: str = lever(
+        "adagrad", label="Optimizer", kind="choice", widget="select", choices=OPTIMIZERS, main=True,
+        help="Adagrad (the tutorial's) adapts the step per weight; Adam adds momentum.")
+    split: str = lever(
+        "random", label="Split", kind="choice", widget="select", choices=SPLITS, main=True,
+        help="The same split as a retrieval run: a random 20 % of ratings for test, or the most recent 20 %.")
+    seed: int = lever(
+        42, label="Seed", kind="int", widget="number", range=(0, 2**31 - 1), step=1, main=True,
+        help="Fixes the split, the initial weights and the batch order: the same seed gives the same run.")
+    biases: bool = lever(
+        False, label="Rating biases", kind="bool", widget="toggle", tag="bias",
+        help="Add a global mean and a learned number per user and per movie to the MLP's output (the classic "
+             "baseline predictor mu + b_u + b_i); the MLP then learns only how a pair departs from it.")
+    dot: bool = lever(
+        False, label="Dot product", kind="bool", widget="toggle", tag="dot",
+        help="Also add the dot product of the user and movie vectors (matrix factorisation, as in SVD) to the "
+             "prediction.")
+    history: bool = lever(
+        False, label="User history (SVD++)", kind="bool", widget="toggle", tag="hist",
+        help="Add to each user's vector the mean (scaled by 1/sqrt(count)) of a learned vector per movie they "
+             "rated in training, as SVD++ does: which movies a user chose to rate says something too.")
+    user_features: bool = lever(
+        False, label="User features", kind="bool", widget="toggle", tag="feat",
+        help="Feed age, gender, occupation and when they joined into the user vector beside the user id.")
+    movie_features: bool = lever(
+        False, label="Movie features", kind="bool", widget="toggle", tag="feat",
+        help="Feed genres and title words into the movie vector beside the title.")
+    l2: float = lever(
+        0.0, label="L2 penalty", kind="float", widget="number", range=(0.0, 10.0), step=1e-3, format="%.4f",
+        tag="l2", help="Penalty on the squared size of each rating's user and movie vectors, added to its "
+                       "squared error: keeps the vectors from memorising the training stars.")
+    dropout: float = lever(
+        0.0, label="Dropout", kind="float", widget="number", range=(0.0, 0.9), step=0.05, tag="drop",
+        help="Share of the MLP's hidden units switched off at random in each training step (none when "
+             "predicting).")
+    clip: bool = lever(
+        False, label="Clip to 1-5 stars", kind="bool", widget="toggle", tag="clip",
+        help="Clip predictions to the 1-5 range of the stars: a prediction of 5.4 is never better than 5.")
+    rating_weight: float = lever(
+        1.0, label="Rating loss weight", kind="float", widget="number", range=(0.0, 10.0), step=0.1,
+        sweep=(0.0, 0.1, 1.0), tag="rat{:g}",
+        help="Weight of the rating task (mean squared error of the stars) in the loss. With a retrieval weight "
+             "too, one model learns both tasks on the same user and movie vectors (the TFRS multitask tutorial); "
+             "0 leaves only retrieval, and the rating head is never trained.")
+    retrieval_weight: float = lever(
+        0.0, label="Retrieval loss weight", kind="float", widget="number", range=(0.0, 10.0), step=0.1,
+        sweep=(0.0, 0.1, 1.0), tag="ret{:g}",
+        help="Weight of a retrieval task (in-batch softmax on u . m, as a retrieval run) added to the rating loss "
+             "on the same vectors (0 = the pure ranking model). Retrieval wants u . m to say *which* movies a "
+             "user rates, ranking *how many stars*: more weight buys test top-K and costs RMSE.")
+    validation_fraction: float = lever(
+        0.0, label="Validation slice", kind="float", widget="slider", range=(0.0, 0.3), step=0.05, tag="val{:g}",
+        help="Hold out this slice of the training ratings (on the temporal split, the latest) and keep the epoch "
+             "with the lowest RMSE on it (0 = keep the last epoch).")
+    split_fraction: float = lever(
+        0.8, label="Training share", kind="float", widget="slider", range=(0.5, 0.95), step=0.05, tag="train{:g}",
+        help="Share of ratings used for training; the rest is the test set.")
+    variant: str = lever(
+        "100k", label="Dataset (MovieLens size)", kind="choice", widget="select", choices=MOVIELENS_SIZES,
+        tag="ml-{}", help="Which MovieLens to train on (as for the retrieval model).")
+
+    def validate(self) -> "RankingConfig":
+        """Return self if every value is in range, else raise ``UserError`` naming it."""
+        super().validate()
+        if any((not isinstance(h, int)) or h < 1 or h > MAX_LAYER for h in self.layers):
+            raise UserError(f"layers must be sizes between 1 and {MAX_LAYER}, got {self.layers!r}")
+        if not self.rating_weight and not self.retrieval_weight:
+            raise UserError("rating_weight and retrieval_weight are both 0: nothing to learn")
+        return self
+
+    def label(self) -> str:
+        """``ranking · dim 32 · mlp 256,64 · 3 ep · adagrad 0.1 · bs 8192 · random · seed 42`` + tags."""
+        mlp = ",".join(map(str, self.layers)) or "linear"
+        base = (f"ranking · dim {self.embedding_dim} · mlp {mlp} · {self.epochs} ep · {self.optimizer} "
+                f"{self.learning_rate:g} · bs {self.batch_size} · {self.split} · seed {self.seed}")
+        extras = self.tags()
+        return base + (" · " + "+".join(extras) if extras else "")
+
+
+RANKING_LEVERS: dict[str, Lever] = levers_of(RankingConfig)
+RANKING_TUTORIAL = RankingConfig()
+# "Our best" ranking preset, chosen on a 10 % validation slice (seed 42, random split; docs/ranking.md
+# has the measurements): biased matrix factorisation, mu + b_u + b_i + u . m, 128 dimensions, L2 0.1 on
+# the vectors, Adam 0.002, batches of 1,024, clipped to 1-5 stars. The MLP (with or without dropout) and
+# the side features did not help on validation (the MLP overfits within a few epochs), so the hidden
+# layers are gone: the tutorial's Dense(1) on [u ; m] stays, a linear term. The 27 epochs are where the
+# validation slice bottomed out; the preset then trains on all the training ratings, as the bias
+# baseline is refitted on them once its lambdas are chosen.
+RANKING_BEST = RankingConfig(
+    embedding_dim=128, layers=(), epochs=27, optimizer="adam", learning_rate=0.002, batch_size=1024,
+    biases=True, dot=True, l2=0.1, clip=True,
+)
+RANKING_PRESETS = {"TFRS tutorial": RANKING_TUTORIAL, "Our best": RANKING_BEST}
+RANKING_PRESET_KEYS = {"tutorial": "TFRS tutorial", "best": "Our best"}

@@ -1,11 +1,11 @@
 """The flags that build a settings object, generated from its lever registry (``recsys.config``).
 
-Every field of ``TrainConfig`` (``train``, ``sweep``) or of ``ItemToItemConfig``
-(``train-item-to-item``) is a flag, named after it (``user_id_dropout`` ->
+Every field of ``TrainConfig`` (``train``, ``sweep``), of ``ItemToItemConfig``
+(``train-item-to-item``) or of ``RankingConfig`` (``train-ranking``) is a flag, named after it (``user_id_dropout`` ->
 ``--user-id-dropout``), typed and checked as its lever says, with its lever's help:
 booleans are ``--x/--no-x``, choices are closed lists, ``--deep-layers 64,32``. With
 ``multi`` (the sweep), a sweepable setting takes comma-separated values: ``--epochs 1,3,10``.
-A flag left out keeps the base's value (``--preset tutorial|best`` for a retrieval run).
+A flag left out keeps the base's value (``--preset tutorial|best`` for a retrieval or a ranking run).
 """
 from __future__ import annotations
 

@@ -55,15 +55,21 @@ class TrainingBar:
         if not self.quiet:
             done = int(30 * step / steps)
             sys.stderr.write(f"\repoch {epoch}/{self.epochs} [{'#' * done}{'.' * (30 - done)}] "
-                             f"{step}/{steps} loss {loss:,.0f}   ")
+                             f"{step}/{steps} loss {shown_loss(loss)}   ")
             sys.stderr.flush()
 
     def on_epoch(self, record):
         if not self.quiet:
-            test = record["test"]  # top-K of a retrieval run, hit rates of an item-to-item run
-            shown = f"top-100 {test['top_100']:.4f}" if "top_100" in test else f"hit@10 {test['hit_10']:.4f}"
-            sys.stderr.write(f"\repoch {record['epoch']}/{self.epochs} loss {record['loss']:,.0f} "
+            test = record["test"]  # top-K of a retrieval run, hit rates of an item-to-item run, RMSE of a ranking run
+            shown = (f"top-100 {test['top_100']:.4f}" if "top_100" in test else f"RMSE {test['rmse']:.4f}"
+                     if "rmse" in test else f"hit@10 {test['hit_10']:.4f}")
+            sys.stderr.write(f"\repoch {record['epoch']}/{self.epochs} loss {shown_loss(record['loss'])} "
                              f"test {shown} ({record['seconds']:.1f} s)\n")
+
+
+def shown_loss(loss: float) -> str:
+    """A loss for the bar: whole numbers for the retrieval losses (thousands), 4 decimals for a mean squared error."""
+    return f"{loss:,.0f}" if abs(loss) >= 100 else f"{loss:.4f}"
 
 
 def metrics_table(metrics: dict) -> str:

@@ -24,6 +24,13 @@ def register(sub) -> None:
                    help="with --movie: the retrieval run's movie tower, an item-to-item run, or item-kNN")
     r.add_argument("--item-run", help="with --movie-model item-to-item: that run (default: the newest item-to-item "
                                       "run on the same data and split)")
+    r.add_argument("--rerank", metavar="RANKING_RUN",
+                   help="with --user: retrieve --candidates movies with --run, then order them by this ranking "
+                        "run's predicted stars (two stages); prints NDCG@10 of both stages over all test users")
+    r.add_argument("--candidates", type=int, default=100, help="with --rerank: how many movies stage 1 retrieves "
+                                                               "(default 100)")
+    r.add_argument("--mix", type=float, default=0.0, help="with --rerank: stage 2's weight of stage 1's score "
+                                                          "against the predicted stars, 0..1 (default 0: stars only)")
     r.add_argument("--num-leaves", type=int)
     r.add_argument("--num-leaves-to-search", type=int)
     r.add_argument("--num-reordering-candidates", type=int)
@@ -52,9 +59,15 @@ def run(a) -> int:
     if a.movie is None and (a.movie_model != "two-tower" or a.item_run):
         raise UserError("--movie-model and --item-run go with --movie")
     if run_.kind != "retrieval":
+        if run_.kind == "ranking":
+            raise UserError(f"run {run_.run_id} is a ranking run (it predicts stars): give a retrieval run as --run")
         raise UserError(f"run {run_.run_id} is an item-to-item run: give a retrieval run as --run "
                         f"(and this one as --item-run)")
+    if a.rerank is not None and a.user is None:
+        raise UserError("--rerank goes with --user")
     rec = Recommender(run_, ds, params)
+    if a.rerank is not None:
+        return two_stage_answer(a, run_, ds, rec)
     strip = lambda rows: [{"rank": r["rank"], "movie_title": r["movie_title"], "score": r["score"],
                            "genres": r["genres"]} for r in rows]
     if a.movie is not None and a.movie_model != "two-tower":
@@ -142,5 +155,35 @@ def movie_answer(a, run_, ds, rec, params, strip) -> int:
             lines.append(f"{name} ({comp.latency_ms[name]:.2f} ms/query)")
             lines += [f"  {r['rank']:3d}. {r['movie_title']:55.55} {r['score']:8.3f}" for r in out[name]]
     lines.append(f"overlap@{a.k}: {comp.overlap:.2f}")
+    emit(out, a.json, "\n".join(lines))
+    return 0
+
+
+def two_stage_answer(a, run_, ds, rec) -> int:
+    """``--user U --rerank RANKING_RUN``: stage 1 retrieves ``--candidates``, stage 2 orders them by predicted stars."""
+    from recsys.serving import two_stage
+    from recsys.serving.ranking import Ranker
+    from recsys.store import runs
+
+    ranking = runs.load(a.rerank)
+    two_stage.check_pair(run_, ranking)
+    ranker = Ranker.load(ranking.path)
+    index = "bruteforce" if a.index == "both" else a.index
+    answer = two_stage.for_user(rec, ranker, a.user, a.candidates, a.k, index, exclude_seen=True, mix=a.mix)
+    m = two_stage.metrics(run_, ranking, ranker, ds, a.candidates)
+    keys = ("rank", "movie_title", "genres", "stars", "retrieval_rank", "retrieval_score")
+    out = {"query": {"user_id": str(a.user)}, "k": answer.k, "candidates": answer.n, "index": index, "mix": a.mix,
+           "retrieval_run": run_.run_id, "ranking_run": ranking.run_id,
+           "reranked": [{k: r[k] for k in keys} for r in answer.ranked],
+           "retrieved": [{k: r[k] for k in keys} for r in answer.retrieved], "metrics": m}
+    lines = [f"user {a.user}: stage 1 {index} of run {run_.run_id} retrieved {answer.n} movies (seen left out); "
+             f"stage 2 ranking run {ranking.run_id} ordered them by predicted stars",
+             f"over all {m['users']} test users: NDCG@10 retrieval {m['ndcg']['retrieval']:.4f}, re-ranked "
+             f"{m['ndcg']['reranked']:.4f}; recall@{m['n']} of retrieval {m['recall_at_n']:.4f} (what stage 2 can find)",
+             "NDCG@10 by stage 2's weight of stage 1's score: " + ", ".join(f"{w} {v:.4f}" for w, v in m["mix"].items())]
+    for r in answer.ranked:
+        moved = r["retrieval_rank"] - r["rank"]
+        lines.append(f"  {r['rank']:3d}. {r['movie_title']:55.55} {r['stars']:5.2f} stars  (stage 1: #{r['retrieval_rank']}"
+                     f"{f', up {moved}' if moved > 0 else f', down {-moved}' if moved < 0 else ''})")
     emit(out, a.json, "\n".join(lines))
     return 0

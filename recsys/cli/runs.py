@@ -6,8 +6,9 @@ from recsys.cli.output import emit
 
 def register(sub) -> None:
     ls = sub.add_parser("runs", help="list saved runs")
-    ls.add_argument("--kind", choices=("retrieval", "item_to_item", "all"), default="retrieval",
-                    help="retrieval runs (python -m recsys train), item-to-item runs (train-item-to-item), or both")
+    ls.add_argument("--kind", choices=("retrieval", "item_to_item", "ranking", "all"), default="retrieval",
+                    help="retrieval runs (python -m recsys train), item-to-item runs (train-item-to-item), ranking "
+                         "runs (train-ranking), or all of them")
     ls.add_argument("--delete", metavar="RUN", help="delete this run (id or unique prefix) and its files")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(fn=run)
@@ -31,7 +32,9 @@ def run(a) -> int:
 
 
 def headline(r) -> str:
-    """A run's main number: test top-100 (retrieval) or held-out hit rate @10 (item-to-item)."""
+    """A run's main number: test top-100 (retrieval), held-out hit rate @10 (item-to-item) or test RMSE (ranking)."""
+    if r.kind == "ranking":
+        return f"RMSE {r.metrics['model']['test']['rmse']:.4f}"
     if r.kind == "item_to_item":
         return f"hit@10 {r.metrics['item_to_item']['item_to_item']['hit_10']:.4f}"
     return f"{r.metrics['model']['test']['top_100']:.4f}"

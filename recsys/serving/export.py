@@ -152,12 +152,17 @@ def sample_users(ds, n: int = 20) -> list[str]:
     return [str(ds.user_ids[i]) for i in pos]
 
 
-def reload_in_fresh_process(path: str | Path, index: str, users: list[str], timeout: float = 300) -> dict:
-    """Load the SavedModel in a new Python with plain TensorFlow and query ``users``."""
+def reload_in_fresh_process(path: str | Path, index: str, users: list[str], timeout: float = 300,
+                            script: str | None = None) -> dict:
+    """Load the SavedModel in a new Python with plain TensorFlow and query ``users``.
+
+    ``script`` (default: the retrieval export's) is run as ``python -c script PATH INDEX USERS_JSON``
+    and prints one JSON line; the two-stage export (``export_two_stage``) brings its own.
+    """
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("PYTHONPATH", None)  # plain TensorFlow: our package is not needed to load it
     try:
-        proc = subprocess.run([sys.executable, "-c", _RELOAD_SCRIPT, str(path), index, json.dumps(users)],
+        proc = subprocess.run([sys.executable, "-c", script or _RELOAD_SCRIPT, str(path), index, json.dumps(users)],
                               capture_output=True, text=True, timeout=timeout, env=env, cwd=tempfile.gettempdir())
     except subprocess.TimeoutExpired:
         raise UserError(f"the exported model did not load in a fresh process within {timeout:g} s") from None
@@ -191,24 +196,17 @@ def export(run, ds, out: str | Path, index: str = "bruteforce", k: int = 10, sca
     """
     import tensorflow as tf
 
-    out = Path(out).expanduser().resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        if not overwrite:
-            raise UserError(f"{out} already exists and is not empty (choose another --out, or --overwrite)")
+    out = destination(out, overwrite)
     module, params = build_serving_model(run, ds, index, k, scann_params)
     users = sample_users(ds, n_check)
     scores, titles = module(tf.constant(users + [UNKNOWN_USER]))
     expected_titles = [[t.decode() for t in row] for row in titles.numpy()]
     expected_scores = scores.numpy()
 
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".export-{out.name}-", dir=out.parent))
-    except OSError as e:
-        raise UserError(f"cannot write to {out.parent}: {e.strerror or e}")
+    tmp = staging_folder(out)
     try:
         options = tf.saved_model.SaveOptions(namespace_whitelist=["Scann"]) if index == "scann" else None
-        with _quiet():
+        with quiet_saving():
             tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve}, options=options)
         got = reload_in_fresh_process(tmp, index, users + [UNKNOWN_USER])
         report = ExportReport(path=str(out), run_id=run.run_id, index=index, k=int(k), users_checked=len(users),
@@ -231,16 +229,38 @@ def export(run, ds, out: str | Path, index: str = "bruteforce", k: int = 10, sca
             why = differs(first) if first else "an unknown user id did not get zero scores"
             raise UserError(f"the reloaded {index} export does not match the in-memory index "
                             f"({report.matched}/{report.users_checked} users match; {why}); nothing was written")
-        extra = tmp / "assets.extra"
-        extra.mkdir(exist_ok=True)
-        (extra / "recsys_export.json").write_text(json.dumps(
-            {**report.to_dict(), "config": run.config.to_dict(), "data": run.data}, indent=1))
-        if out.exists():
-            shutil.rmtree(out)
-        os.rename(tmp, out)
+        publish(tmp, out, {**report.to_dict(), "config": run.config.to_dict(), "data": run.data})
         return report
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def destination(out: str | Path, overwrite: bool = False) -> Path:
+    """``out`` resolved; ``UserError`` if it holds something and ``overwrite`` was not asked."""
+    out = Path(out).expanduser().resolve()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if not overwrite:
+            raise UserError(f"{out} already exists and is not empty (choose another --out, or --overwrite)")
+    return out
+
+
+def staging_folder(out: Path) -> Path:
+    """A new hidden sibling of ``out`` to write into: renamed to ``out`` once the check passed."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".export-{out.name}-", dir=out.parent))
+    except OSError as e:
+        raise UserError(f"cannot write to {out.parent}: {e.strerror or e}")
+
+
+def publish(tmp: Path, out: Path, meta: dict) -> None:
+    """Write ``meta`` to ``assets.extra/recsys_export.json`` in ``tmp`` and move ``tmp`` to ``out``."""
+    extra = tmp / "assets.extra"
+    extra.mkdir(exist_ok=True)
+    (extra / "recsys_export.json").write_text(json.dumps(meta, indent=1))
+    if out.exists():
+        shutil.rmtree(out)
+    os.rename(tmp, out)
 
 
 def differs(mismatch: dict) -> str:
@@ -253,8 +273,8 @@ def differs(mismatch: dict) -> str:
             f"({a[at] if at < len(a) else '(none)'!r} against {b[at] if at < len(b) else '(none)'!r})")
 
 
-class _quiet:
-    """Hide TensorFlow's Python-side warnings while saving (untraced functions etc.)."""
+class quiet_saving:
+    """Hide TensorFlow's Python-side warnings while saving (untraced functions etc.) or retracing."""
 
     def __enter__(self):
         import logging

@@ -193,13 +193,22 @@ def padded_exclusions(exclude, k: int, n_candidates: int | None = None) -> np.nd
 
 
 def search(index, query: np.ndarray, k: int, exclude: list | np.ndarray | None = None):
-    """Top-k (scores, row ids) for one query vector, leaving out the ``exclude`` rows."""
+    """Top-k (scores, row ids) for one query vector, leaving out the ``exclude`` rows.
+
+    With exclusions the result can be shorter than k. TFRS asks the index for k + (number
+    excluded) answers and pushes the excluded ones to the end, but ScaNN never returns more
+    than the candidates it re-scores (``num_reordering_candidates``): for a user who rated
+    300 movies, few of ScaNN's 100 best may be unseen, and the excluded ones would fill the
+    list. They are dropped here, so what is returned is never a movie that was left out.
+    """
     q = tf.constant(np.asarray(query, np.float32)[None, :])
     if exclude is not None and len(exclude):
         n = _catalog_size(index)
         scores, ids = index.query_with_exclusions(q, tf.constant(padded_exclusions(exclude, k, n)), k=k)
-    else:
-        scores, ids = index(q, k=k)
+        scores, ids = scores.numpy()[0], ids.numpy()[0]
+        keep = ~np.isin(ids, np.asarray(exclude))
+        return scores[keep], ids[keep]
+    scores, ids = index(q, k=k)
     return scores.numpy()[0], ids.numpy()[0]
 
 

@@ -3,10 +3,13 @@
 A run directory holds ``run.json`` (its kind, config, per-epoch history, final metrics of
 the model and the baselines, timings, library versions), ``vectors.npz`` (every user's and
 every movie's vector: all that serving and evaluation need) and ``weights/`` (the Keras
-checkpoint). Two kinds of run share the store: ``retrieval`` (the two-tower user -> movie
-model of a ``TrainConfig``) and ``item_to_item`` (movie -> movie, an ``ItemToItemConfig``;
-its "user" vectors are each movie's query vector). It is written to a hidden temporary folder and renamed into place, so a run
-is either complete or absent, whatever kills the process.
+checkpoint). Three kinds of run share the store: ``retrieval`` (the two-tower user -> movie
+model of a ``TrainConfig``), ``item_to_item`` (movie -> movie, an ``ItemToItemConfig``;
+its "user" vectors are each movie's query vector) and ``ranking`` (the stars a user gives a
+movie, a ``RankingConfig``; its ``vectors.npz`` also holds the biases and the MLP's weights,
+all that ``recsys/serving/ranking.py: Ranker`` needs to predict in NumPy). It is written to a
+hidden temporary folder and renamed into place, so a run is either complete or absent,
+whatever kills the process.
 
 The run id is a hash of the config and the dataset, so asking for the same settings and
 seed again finds the earlier run instead of retraining.
@@ -33,14 +36,16 @@ from pathlib import Path
 import numpy as np
 
 from recsys import atomic
-from recsys.config import ItemToItemConfig, TrainConfig
+from recsys.config import ItemToItemConfig, RankingConfig, TrainConfig
 from recsys.errors import UserError
 from recsys.paths import runs_dir
 
 log = logging.getLogger(__name__)
 FORMAT = 1
-KINDS = {"retrieval": TrainConfig, "item_to_item": ItemToItemConfig}  # run.json "kind" -> its settings
-VECTOR_KEYS = {"retrieval": "user_vectors", "item_to_item": "query_vectors"}  # the query side in vectors.npz
+KINDS = {"retrieval": TrainConfig, "item_to_item": ItemToItemConfig,  # run.json "kind" -> its settings
+         "ranking": RankingConfig}
+VECTOR_KEYS = {"retrieval": "user_vectors", "item_to_item": "query_vectors",  # the query side in vectors.npz
+               "ranking": "user_vectors"}
 
 
 def kind_of(config) -> str:
@@ -76,7 +81,7 @@ class Run:
     """A saved run: what the pages and the CLI show and serve from."""
 
     run_id: str
-    config: TrainConfig | ItemToItemConfig
+    config: TrainConfig | ItemToItemConfig | RankingConfig
     history: list
     metrics: dict
     seconds: float
@@ -89,12 +94,14 @@ class Run:
     kind: str = "retrieval"
 
     _vectors: tuple | None = None
+    _ranker: object = None
 
     @property
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(user_vectors [U, d], movie_vectors [C, d]), read on first use.
 
         For an item-to-item run: (query_vectors [C, d], movie_vectors [C, d]), the two towers.
+        For a ranking run: the MLP's inputs, each user's and each movie's vector (``ranker`` predicts stars).
         """
         if self._vectors is None:
             try:
@@ -107,12 +114,24 @@ class Run:
     def vectors_for(self, ds) -> tuple[np.ndarray, np.ndarray]:
         """``vectors``, checked against ``ds``: one vector per user and per title of that dataset."""
         users, movies = self.vectors
-        queries = len(ds.user_ids) if self.kind == "retrieval" else len(ds.titles)
+        queries = len(ds.titles) if self.kind == "item_to_item" else len(ds.user_ids)
         if len(movies) != len(ds.titles) or len(users) != queries:
             raise UserError(f"run {self.run_id} was trained on other data ({self.data})")
         return users, movies
 
+    def ranker(self):
+        """A ranking run's ``serving.ranking.Ranker``: ``run.ranker().predict(user_idx, movie_idx)`` -> stars."""
+        if self.kind != "ranking":
+            raise UserError(f"run {self.run_id} is a {self.kind} run, not a ranking run")
+        if self._ranker is None:
+            from recsys.serving.ranking import Ranker
+
+            self._ranker = Ranker.load(self.path)
+        return self._ranker
+
     def label(self) -> str:
+        if self.kind == "ranking":
+            return f"{self.config.label()} · RMSE {self.metrics['model']['test']['rmse']:.4f}"
         if self.kind == "item_to_item":
             return f"{self.config.label()} · hit@10 {self.metrics['item_to_item']['item_to_item']['hit_10']:.3f}"
         top = self.metrics["model"]["test"]["top_100"]
@@ -141,7 +160,7 @@ def _versions() -> dict:
 
 
 def save(result, ds, root: Path | None = None) -> Run:
-    """Save a ``TrainResult`` (or an ``ItemToItemResult``) atomically; returns the saved ``Run``.
+    """Save a ``TrainResult`` (or an ``ItemToItemResult``, a ``RankingResult``) atomically; returns the ``Run``.
 
     Everything is written into a hidden ``.tmp-*`` folder, flushed, and renamed into place
     in one step, so a kill at any moment leaves either the complete run or no run. If
@@ -161,8 +180,11 @@ def save(result, ds, root: Path | None = None) -> Run:
         meta["strategy"] = strategy
     atomic.clean_leftovers(root)  # hidden folders of writers killed over an hour ago
     with atomic.staging(root, prefix=f".tmp-{rid}-") as tmp:
-        queries = result.user_vectors if kind == "retrieval" else result.query_vectors
-        np.savez(tmp / "vectors.npz", **{VECTOR_KEYS[kind]: queries, "movie_vectors": result.movie_vectors})
+        if kind == "ranking":  # the towers' outputs, the biases and the MLP (RankingModel.arrays)
+            np.savez(tmp / "vectors.npz", **result.arrays)
+        else:
+            queries = result.user_vectors if kind == "retrieval" else result.query_vectors
+            np.savez(tmp / "vectors.npz", **{VECTOR_KEYS[kind]: queries, "movie_vectors": result.movie_vectors})
         if result.model is not None:
             result.model.save_weights(str(tmp / "weights" / "ckpt"))
         (tmp / "run.json").write_text(json.dumps(meta, indent=1))  # written last: its presence means done
@@ -226,6 +248,9 @@ def read_dir(path: Path) -> Run:
             for candidates in ("test", "test_filtered"):
                 for who in ("model", "popularity"):
                     float(meta["metrics"][who][candidates]["top_100"])
+        elif kind == "ranking":
+            for who in ("model", "global_mean", "biases"):
+                float(meta["metrics"][who]["test"]["rmse"])
         else:
             float(meta["metrics"]["item_to_item"]["item_to_item"]["hit_10"])
         try:
@@ -404,7 +429,8 @@ def train_or_load(config, ds=None, callback=None, root: Path | None = None,
                   strategy=None) -> tuple[Run, bool]:
     """The saved run for this config if there is one (reused=True), else train and save it.
 
-    ``config``: a ``TrainConfig`` (a retrieval run) or an ``ItemToItemConfig`` (an item-to-item run).
+    ``config``: a ``TrainConfig`` (a retrieval run), an ``ItemToItemConfig`` (an item-to-item run) or a
+    ``RankingConfig`` (a ranking run).
 
     ``strategy``: a ``tf.distribute`` strategy (see recsys/training/distributed.py). With several workers
     every worker must train (they run each step together), so nothing is reused; only the
@@ -434,6 +460,12 @@ def train_or_load(config, ds=None, callback=None, root: Path | None = None,
         from recsys.training import item_to_item
 
         return save(item_to_item.fit(config, ds, callback), ds, root), False
+    if isinstance(config, RankingConfig):
+        if strategy is not None:
+            raise UserError("the ranking model trains on one device (no --strategy)")
+        from recsys.training import ranking
+
+        return save(ranking.fit(config, ds, callback), ds, root), False
     strong = split_baselines(config, ds)  # first, so that a page can draw them while the model trains
     result = train.fit(config, ds, callback, strategy=strategy)
     result.metrics.update(strong)

@@ -56,6 +56,10 @@ class TrainingData:
     fit_seen: object
     popularity: dict
     candidate_probability: np.ndarray  # P(movie) among training rows, for log-Q correction
+    train_ratings: np.ndarray  # the stars (1-5) of each row above, float32: what a ranking run predicts
+    fit_ratings: np.ndarray
+    val_ratings: np.ndarray
+    test_ratings: np.ndarray
 
 
 @lru_cache(maxsize=4)
@@ -82,6 +86,7 @@ def _prepared(ds, split: str, split_fraction: float, seed: int, validation_fract
     fit_seen = topk.seen_matrix(n_users, n_movies, users[fit], movies[fit]) if n_val else seen
     counts = np.bincount(movies[fit], minlength=n_movies).astype(np.float64)
     times = ds.ratings["timestamp"].to_numpy()
+    stars = ds.ratings["user_rating"].to_numpy(np.float32)
     return TrainingData(
         ds=ds, train_users=users[tr], train_movies=movies[tr], train_times=times[tr],
         fit_users=users[fit], fit_movies=movies[fit], fit_times=times[fit],
@@ -89,6 +94,7 @@ def _prepared(ds, split: str, split_fraction: float, seed: int, validation_fract
         test_users=users[te], test_movies=movies[te], test_times=times[te], seen=seen, fit_seen=fit_seen,
         popularity=baselines.popularity(movies[tr], users[te], movies[te], seen, n_movies),
         candidate_probability=(counts / counts.sum()).astype(np.float32),
+        train_ratings=stars[tr], fit_ratings=stars[fit], val_ratings=stars[val], test_ratings=stars[te],
     )
 
 

@@ -166,6 +166,65 @@ def item_to_item_curves(history: list, itemknn: dict | None, epochs: int, width:
                          "Held-out hit rate @K per epoch (dashed: item-kNN)", width)
 
 
+RATING_REFERENCES = {"SVD (surprise, 5-fold)": 0.934, "SVD++ (surprise, 5-fold)": 0.92}  # published ML-100k RMSE
+
+
+def ranking_curves(history: list, metrics: dict | None, epochs: int, width: int | None = None) -> alt.VConcatChart:
+    """A ranking run's loss, and its RMSE per epoch (test; validation dotted) against the rating baselines.
+
+    Dashed rules: the global mean and the user/movie bias baseline on the same split; grey
+    dotted: the published matrix-factorisation results on ML-100k. Lower is better.
+    """
+    x = alt.X("epoch:Q", scale=alt.Scale(domain=[1, max(epochs, 2)]), axis=alt.Axis(tickMinStep=1))
+    loss = alt.Chart(pd.DataFrame([{"epoch": r["epoch"], "loss": r["loss"]} for r in history]),
+                     title="Training loss (mean squared error)").mark_line(point=True).encode(
+        x=x, y=alt.Y("loss:Q", scale=alt.Scale(zero=False)), tooltip=["epoch", alt.Tooltip("loss:Q", format=".4f")]
+    ).properties(height=160)
+    rows = [{"epoch": r["epoch"], "RMSE": r[part]["rmse"], "on": part} for r in history
+            for part in ("test", "validation") if part in r]
+    series = alt.Color("on:N", title=None, sort=["test", "validation"])
+    lines = alt.Chart(pd.DataFrame(rows), title="RMSE per epoch (lower is better)").mark_line(point=True).encode(
+        x=x, y=alt.Y("RMSE:Q", scale=alt.Scale(zero=False)), color=series,
+        strokeDash=alt.StrokeDash("on:N", sort=["test", "validation"], legend=None),
+        tooltip=["epoch", "on", alt.Tooltip("RMSE:Q", format=".4f")])
+    refs = [{"reference": "global mean", "RMSE": metrics["global_mean"]["test"]["rmse"]},
+            {"reference": "user + movie biases", "RMSE": metrics["biases"]["test"]["rmse"]}] if metrics else []
+    refs += [{"reference": name, "RMSE": v} for name, v in RATING_REFERENCES.items()]
+    rules = alt.Chart(pd.DataFrame(refs)).mark_rule(strokeDash=[6, 4]).encode(
+        y="RMSE:Q", color=alt.Color("reference:N", title=None,
+                                    scale=alt.Scale(range=["#e45756", "#54a24b", "#999999", "#cccccc"])),
+        tooltip=["reference", alt.Tooltip("RMSE:Q", format=".4f")])
+    sized = {"width": width} if width else {}
+    return alt.vconcat(loss.properties(**sized), alt.layer(lines, rules).properties(height=260, **sized)
+                       ).resolve_scale(color="independent")
+
+
+def blend_curve(m: dict, chosen: float | None = None) -> alt.LayerChart:
+    """NDCG@10 of stage 2 for each blend weight (0: stars only, 1: stage 1's order); dashed: stage 1 alone."""
+    frame = pd.DataFrame([{"weight of stage 1's score": float(a), "NDCG@10": v} for a, v in m["mix"].items()])
+    x = alt.X("weight of stage 1's score:Q", scale=alt.Scale(domain=[0, 1]))
+    line = alt.Chart(frame, title="Stage 2: stars blended with stage 1's score (test users)").mark_line(
+        point=True).encode(x=x, y=alt.Y("NDCG@10:Q", scale=alt.Scale(zero=False)),
+                           tooltip=[alt.Tooltip("weight of stage 1's score:Q", format=".2f"),
+                                    alt.Tooltip("NDCG@10:Q", format=".4f")])
+    layers = [line, alt.Chart(pd.DataFrame([{"NDCG@10": m["ndcg"]["retrieval"], "what": "stage 1 alone"}])).mark_rule(
+        strokeDash=[6, 4], color="#888888").encode(y="NDCG@10:Q", tooltip=["what", alt.Tooltip("NDCG@10:Q",
+                                                                                                format=".4f")])]
+    if chosen is not None:
+        layers.append(alt.Chart(pd.DataFrame([{"weight of stage 1's score": chosen}])).mark_rule(color="#e45756")
+                      .encode(x=x))
+    return alt.layer(*layers).properties(height=220)
+
+
+def rmse_table(metrics: dict) -> pd.DataFrame:
+    """Test RMSE of the model, the two baselines and the published references, best first."""
+    rows = [{"predictor": "this model", "test RMSE": metrics["model"]["test"]["rmse"]},
+            {"predictor": "user + movie biases (tuned on validation)", "test RMSE": metrics["biases"]["test"]["rmse"]},
+            {"predictor": "global mean", "test RMSE": metrics["global_mean"]["test"]["rmse"]}]
+    rows += [{"predictor": f"{name}: published reference", "test RMSE": v} for name, v in RATING_REFERENCES.items()]
+    return pd.DataFrame(rows).sort_values("test RMSE").reset_index(drop=True)
+
+
 def hit_table(metrics: dict) -> pd.DataFrame:
     """``metrics.item_to_item`` as a table: one row per method, one column per K."""
     from recsys.evaluation.item_to_item import KS as HIT_KS
@@ -308,3 +367,24 @@ def embedding_map(movies: pd.DataFrame, users: pd.DataFrame | None = None, selec
         layers.append(alt.Chart(me).mark_point(shape="diamond", filled=True, color="#e41a1c", size=350).encode(
             **xy, tooltip=tooltip))
     return alt.layer(*layers, title=title).properties(height=600).interactive()
+
+
+def multitask_tradeoff(rows: list) -> alt.LayerChart:
+    """The multitask sweep (``recsys/experiments/multitask.py: sweep``): test RMSE across, test top-100 up.
+
+    One point per (rating_weight, retrieval_weight) pair, labelled with it, joined in the sweep's
+    order (rating-only at one end, retrieval-only at the other). Lower RMSE is better, higher top-100
+    too: the best models sit top left.
+    """
+    df = pd.DataFrame(rows)
+    df = df.assign(order=range(len(df)),
+                   weights=[f"({r:g}, {t:g})" for r, t in zip(df["rating_weight"], df["retrieval_weight"])])
+    enc = {"x": alt.X("rmse:Q", title="test RMSE (lower is better)", scale=alt.Scale(zero=False)),
+           "y": alt.Y("top_100:Q", title="test top-100 of the vectors (higher is better)", scale=alt.Scale(zero=False))}
+    tooltip = [alt.Tooltip("weights:N", title="(rating, retrieval)"), alt.Tooltip("rmse:Q", format=".4f"),
+               alt.Tooltip("top_10:Q", format=".4f"), alt.Tooltip("top_100:Q", format=".4f"), "run_id"]
+    base = alt.Chart(df, title="Multitask trade-off: one point per (rating weight, retrieval weight)").encode(**enc)
+    line = base.mark_line(color="#999999").encode(order="order:Q")
+    points = base.mark_circle(size=90).encode(color=alt.value("#1f77b4"), tooltip=tooltip)
+    labels = base.mark_text(align="left", dx=7, dy=-7, fontSize=11).encode(text="weights:N")
+    return alt.layer(line, points, labels).properties(height=360)

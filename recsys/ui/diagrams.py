@@ -21,8 +21,8 @@ def two_stage(n_movies: int = 1664, n_retrieved: int = 100, n_shown: int = 10) -
         'retrieval [label="Stage 1: retrieval\\ntwo-tower model + nearest-neighbour index\\n'
         '(BruteForce or ScaNN)", fillcolor="#dbe8f6", color="#4c78a8"];\n'
         f'candidates [label="~{n_retrieved} candidates", shape=note, fillcolor="#ffffff"];\n'
-        'ranking [label="Stage 2: ranking\\nricher model scores each candidate\\n(not built here)", '
-        'fillcolor="#f3f3f3", style="rounded,filled,dashed"];\n'
+        'ranking [label="Stage 2: ranking\\na rating model predicts the user\'s stars\\nfor each candidate (Train → Ranking)", '
+        'fillcolor="#fbe5d6", color="#e45756", URL="/recommend", target="_top"];\n'
         f'shown [label="Top {n_shown}\\nshown to the user", fillcolor="#e2f0d9", color="#54a24b"];\n'
         'catalog -> retrieval -> candidates -> ranking -> shown;\n'
         "}\n"
