@@ -13,6 +13,7 @@ import streamlit as st
 
 from app_pages import cache
 from recsys.errors import UserError
+from recsys.experiments import sweep
 from recsys.store import jobs, runs
 
 RUN_KEY = "active_run"
@@ -160,3 +161,38 @@ def train_or_load(config, ds, callback=None, on_wait=None) -> tuple[runs.Run, bo
     finally:
         if not done:
             cancel(job)
+
+
+class PageProgress(sweep.SweepCallback):
+    """A sweep's two bars (Compare's grid, the Ranking tab's multitask weights): the whole sweep, and the run
+    being trained (batches of all its epochs)."""
+
+    def __init__(self):
+        self.overall = st.progress(0.0, text="Sweep")
+        self.current = st.progress(0.0, text="Run")
+        self.epochs = 1
+
+    def on_run_start(self, i, n, config):
+        self.i, self.n, self.epochs = i, n, config.epochs
+        self.overall.progress(i / n, text=f"Sweep: run {i + 1} of {n}")
+        self.current.progress(0.0, text=f"{config.label()}: looking for a saved run…")
+
+    def on_batch(self, epoch, step, steps, loss):
+        done = ((epoch - 1) * steps + step) / (self.epochs * steps)
+        self.current.progress(min(done, 1.0), text=f"Training: epoch {epoch}/{self.epochs}, batch {step}/{steps}")
+
+    def on_run_end(self, i, n, cell):
+        how = "reused the saved run" if cell["reused"] else f"trained in {cell['seconds']:.1f} s"
+        self.current.progress(1.0, text=f"Run {i + 1}: {how}")
+        self.overall.progress((i + 1) / n, text=f"Sweep: {i + 1} of {n} runs done")
+
+
+def queued_trainer(config, ds, callback):
+    """A sweep's cells go through the server's training queue, behind other sessions' trainings."""
+    status = st.empty()  # one line, rewritten while this cell waits for other sessions' training
+    result = train_or_load(
+        config, ds, callback,
+        on_wait=lambda ahead, seconds: status.info(f"Other sessions are training: {ahead} ahead in the queue "
+                                                   f"(waiting {seconds:.0f} s)…"))
+    status.empty()
+    return result

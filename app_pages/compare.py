@@ -83,40 +83,6 @@ def delete_box(items) -> None:
             st.rerun()
 
 
-class PageProgress(sweep.SweepCallback):
-    """Two bars: the whole grid, and the run being trained (batches of all its epochs)."""
-
-    def __init__(self):
-        self.overall = st.progress(0.0, text="Sweep")
-        self.current = st.progress(0.0, text="Run")
-        self.epochs = 1
-
-    def on_run_start(self, i, n, config):
-        self.i, self.n, self.epochs = i, n, config.epochs
-        self.overall.progress(i / n, text=f"Sweep: run {i + 1} of {n}")
-        self.current.progress(0.0, text=f"{config.label()}: looking for a saved run…")
-
-    def on_batch(self, epoch, step, steps, loss):
-        done = ((epoch - 1) * steps + step) / (self.epochs * steps)
-        self.current.progress(min(done, 1.0), text=f"Training: epoch {epoch}/{self.epochs}, batch {step}/{steps}")
-
-    def on_run_end(self, i, n, cell):
-        how = "reused the saved run" if cell["reused"] else f"trained in {cell['seconds']:.1f} s"
-        self.current.progress(1.0, text=f"Run {i + 1}: {how}")
-        self.overall.progress((i + 1) / n, text=f"Sweep: {i + 1} of {n} runs done")
-
-
-def queued_trainer(config, ds, callback):
-    """A sweep's cells go through the server's training queue, behind other sessions' trainings."""
-    status = st.empty()  # one line, rewritten while this cell waits for other sessions' training
-    result = common.train_or_load(
-        config, ds, callback,
-        on_wait=lambda ahead, seconds: status.info(f"Other sessions are training: {ahead} ahead in the queue "
-                                                   f"(waiting {seconds:.0f} s)…"))
-    status.empty()
-    return result
-
-
 def sweep_section() -> None:
     st.subheader("Sweep two settings")
     st.caption("Every combination is an ordinary saved run; combinations trained before are reused, not "
@@ -156,7 +122,8 @@ def sweep_section() -> None:
     st.write(f"**{len(planned)} runs**: {saved} saved already (reused), {len(planned) - saved} to train.")
     if st.button("Run the sweep", type="primary", key="sweep_go"):
         try:
-            st.session_state["sweep_result"] = sweep.run_sweep(base, axes, ds, PageProgress(), trainer=queued_trainer)
+            st.session_state["sweep_result"] = sweep.run_sweep(base, axes, ds, common.PageProgress(),
+                                                                 trainer=common.queued_trainer)
         except UserError as e:
             common.show_error(e)
     result = st.session_state.get("sweep_result")

@@ -14,6 +14,7 @@ through a key ``prefix``.
 """
 import time
 
+import pandas as pd
 import streamlit as st
 
 from app_pages import cache, common
@@ -22,6 +23,7 @@ from recsys.config import (ITEM_DEFAULT, ITEM_LEVERS, KS, LEVERS, PRESET_KEYS, P
 from recsys.errors import UserError
 from recsys.evaluation import item_to_item as i2i
 from recsys.evaluation import topk
+from recsys.experiments import multitask
 from recsys.store import jobs, runs
 from recsys.ui import charts, links
 
@@ -538,6 +540,47 @@ def show_ranking_result(run_id: str, how: str, seconds: float, current) -> None:
     st.altair_chart(charts.ranking_curves(run.history, m, run.config.epochs, width=CHART_WIDTH), width="content")
 
 
+MULTITASK_KEY = "train_multitask_rows"  # the last multitask sweep of this session: its rows
+
+
+def multitask_section(config: RankingConfig | None, ds) -> None:
+    """The TFRS multitask tutorial's trade-off: the same model at a few (rating, retrieval) weight pairs."""
+    st.subheader("Multitask: one model, two objectives")
+    st.markdown("With a **retrieval weight** above 0 the ranking model also learns retrieval (the in-batch softmax on "
+                "u · m) with the same towers. The sweep trains the settings on the left at "
+                f"{len(multitask.WEIGHTS)} (rating, retrieval) weight pairs, from rating-only to retrieval-only, and "
+                "draws each run's test RMSE against the test top-100 of its vectors.")
+    if config is None or ds is None:
+        return
+    try:
+        todo = multitask.configs(config)
+    except UserError as e:
+        common.show_error(e)
+        return
+    try:
+        saved = sum(runs.find(c, ds) is not None for c in todo)
+        known = f"{saved} saved already (reused), {len(todo) - saved} to train"
+    except UserError:  # the run store cannot be read: the sidebar says why
+        known = "none can be saved now"
+    st.caption(f"{len(todo)} runs: {known} (~{config.epochs} epochs each). Fewer epochs draw the curve faster: "
+               "retrieval overfits early.")
+    if st.button("Run the multitask sweep", key=RANK + "multitask", type="secondary"):
+        try:
+            st.session_state[MULTITASK_KEY] = multitask.sweep(config, ds, callback=common.PageProgress(),
+                                                              trainer=common.queued_trainer)
+        except UserError as e:
+            common.show_error(e)
+    rows = st.session_state.get(MULTITASK_KEY)
+    if rows:
+        st.altair_chart(charts.multitask_tradeoff(rows), width="stretch")
+        st.markdown(f"**{multitask.reading(rows)}**")
+        st.dataframe(pd.DataFrame(rows)[["rating_weight", "retrieval_weight", "rmse", "top_10", "top_100", "run_id"]],
+                     hide_index=True, width="stretch",
+                     column_config={"rmse": st.column_config.NumberColumn("test RMSE", format="%.4f"),
+                                    "top_10": st.column_config.NumberColumn("top-10", format="%.4f"),
+                                    "top_100": st.column_config.NumberColumn("top-100", format="%.4f")})
+
+
 def ranking_tab() -> None:
     """The second stage: a model that predicts a user's stars for a movie; Train, progress, result."""
     st.markdown("Stage 2 of a two-stage recommender, as in TFRS's *basic ranking* tutorial: a user vector and a movie "
@@ -580,6 +623,7 @@ def ranking_tab() -> None:
         result = st.session_state.get(key(RANK, RESULT_KEY))
         if result is not None:
             show_ranking_result(*result, current=config)
+    multitask_section(config, ds)
 
 
 def main() -> None:

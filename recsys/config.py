@@ -434,16 +434,17 @@ class RankingConfig(Settings):
         help="Clip predictions to the 1-5 range of the stars: a prediction of 5.4 is never better than 5.")
     rating_weight: float = lever(
         1.0, label="Rating loss weight", kind="float", widget="number", range=(0.0, 10.0), step=0.1,
-        sweep=(0.0, 0.1, 1.0), tag="rat{:g}",
+        format="%.2f", sweep=(0.0, 0.1, 1.0), tag="rat{:g}",
         help="Weight of the rating task (mean squared error of the stars) in the loss. With a retrieval weight "
              "too, one model learns both tasks on the same user and movie vectors (the TFRS multitask tutorial); "
              "0 leaves only retrieval, and the rating head is never trained.")
     retrieval_weight: float = lever(
-        0.0, label="Retrieval loss weight", kind="float", widget="number", range=(0.0, 10.0), step=0.1,
-        sweep=(0.0, 0.1, 1.0), tag="ret{:g}",
+        0.0, label="Retrieval loss weight", kind="float", widget="number", range=(0.0, 10.0), step=0.001,
+        format="%.3f", sweep=(0.0, 0.001, 0.01, 0.1, 1.0), tag="ret{:g}",
         help="Weight of a retrieval task (in-batch softmax on u . m, as a retrieval run) added to the rating loss "
              "on the same vectors (0 = the pure ranking model). Retrieval wants u . m to say *which* movies a "
-             "user rates, ranking *how many stars*: more weight buys test top-K and costs RMSE.")
+             "user rates, ranking *how many stars*: more weight buys test top-K and costs RMSE. The retrieval "
+             "loss is a sum over the batch, the rating loss a mean: 0.01 is already a strong pull.")
     validation_fraction: float = lever(
         0.0, label="Validation slice", kind="float", widget="slider", range=(0.0, 0.3), step=0.05, tag="val{:g}",
         help="Hold out this slice of the training ratings (on the temporal split, the latest) and keep the epoch "

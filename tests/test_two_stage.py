@@ -147,6 +147,7 @@ def at_dataset(run):
 def test_the_recommend_page_shows_both_stages_and_home_links_them(tiny_run, ranking_run):
     at = open_page("app_pages/recommend.py", {"mode": "user", "user_id": "42", "k": "10"}, active=tiny_run.run_id)
     assert_clean(at, errors=True)
+    at.selectbox(key="ranking_run").set_value(ranking_run.run_id).run()  # the newest of the split comes first
     labels = {m.label: m.value for m in at.metric}
     assert {"NDCG@10, stage 1 alone", "NDCG@10, after stage 2", "Recall@100 of stage 1"} <= set(labels)
     final = at.dataframe[-1].value
@@ -192,3 +193,25 @@ def test_the_train_page_trains_a_ranking_run_through_the_worker(ml100k):
     assert table["test RMSE"].is_monotonic_increasing
     at.selectbox(key="rank_preset").set_value("TFRS tutorial").run()  # the preset sets every ranking widget
     assert at.text_input(key="rank_layers").value == "256,64" and at.slider(key="rank_epochs").value == 3
+
+
+def test_the_ranking_tab_draws_the_multitask_trade_off(ml100k):
+    from recsys.experiments import multitask
+
+    at = open_page("app_pages/train.py")
+    at.selectbox(key="rank_preset").set_value("TFRS tutorial").run()
+    at.slider(key="rank_embedding_dim").set_value(8)
+    at.text_input(key="rank_layers").set_value("16")
+    at.slider(key="rank_epochs").set_value(1)
+    at.select_slider(key="rank_batch_size").set_value(4096).run()
+    assert f"{len(multitask.WEIGHTS)} runs" in texts(at.caption)
+    at.button(key="rank_multitask").click().run()  # seven tiny trainings through the server's queue
+    assert_clean(at, errors=True)
+    table = at.dataframe[-1].value
+    assert len(table) == len(multitask.WEIGHTS)
+    assert list(zip(table["rating_weight"], table["retrieval_weight"])) == [tuple(map(float, w))
+                                                                           for w in multitask.WEIGHTS]
+    only_rating, only_retrieval = table.iloc[0], table.iloc[-1]
+    assert only_retrieval["top_100"] > only_rating["top_100"] and only_rating["rmse"] < only_retrieval["rmse"]
+    assert "Multitask trade-off" in at.get("vega_lite_chart")[-1].proto.spec
+    assert "rating-only gets test rmse" in texts(at.markdown).lower()

@@ -201,18 +201,17 @@ def ranking_curves(history: list, metrics: dict | None, epochs: int, width: int 
 
 def blend_curve(m: dict, chosen: float | None = None) -> alt.LayerChart:
     """NDCG@10 of stage 2 for each blend weight (0: stars only, 1: stage 1's order); dashed: stage 1 alone."""
-    frame = pd.DataFrame([{"weight of stage 1's score": float(a), "NDCG@10": v} for a, v in m["mix"].items()])
-    x = alt.X("weight of stage 1's score:Q", scale=alt.Scale(domain=[0, 1]))
-    line = alt.Chart(frame, title="Stage 2: stars blended with stage 1's score (test users)").mark_line(
-        point=True).encode(x=x, y=alt.Y("NDCG@10:Q", scale=alt.Scale(zero=False)),
-                           tooltip=[alt.Tooltip("weight of stage 1's score:Q", format=".2f"),
-                                    alt.Tooltip("NDCG@10:Q", format=".4f")])
-    layers = [line, alt.Chart(pd.DataFrame([{"NDCG@10": m["ndcg"]["retrieval"], "what": "stage 1 alone"}])).mark_rule(
-        strokeDash=[6, 4], color="#888888").encode(y="NDCG@10:Q", tooltip=["what", alt.Tooltip("NDCG@10:Q",
-                                                                                                format=".4f")])]
+    frame = pd.DataFrame([{"weight": float(a), "ndcg": v} for a, v in m["mix"].items()])
+    x = alt.X("weight:Q", scale=alt.Scale(domain=[0, 1]), title="weight of stage 1's score in stage 2")
+    y = alt.Y("ndcg:Q", scale=alt.Scale(zero=False), title="NDCG@10 (test users)")
+    line = alt.Chart(frame, title="Stage 2: predicted stars blended with stage 1's score").mark_line(
+        point=True).encode(x=x, y=y, tooltip=[alt.Tooltip("weight:Q", format=".2f", title="weight"),
+                                              alt.Tooltip("ndcg:Q", format=".4f", title="NDCG@10")])
+    alone = pd.DataFrame([{"ndcg": m["ndcg"]["retrieval"], "what": "stage 1 alone"}])
+    layers = [line, alt.Chart(alone).mark_rule(strokeDash=[6, 4], color="#888888").encode(
+        y="ndcg:Q", tooltip=["what", alt.Tooltip("ndcg:Q", format=".4f", title="NDCG@10")])]
     if chosen is not None:
-        layers.append(alt.Chart(pd.DataFrame([{"weight of stage 1's score": chosen}])).mark_rule(color="#e45756")
-                      .encode(x=x))
+        layers.append(alt.Chart(pd.DataFrame([{"weight": chosen}])).mark_rule(color="#e45756").encode(x="weight:Q"))
     return alt.layer(*layers).properties(height=220)
 
 
