@@ -215,3 +215,22 @@ def test_the_ranking_tab_draws_the_multitask_trade_off(ml100k):
     assert only_retrieval["top_100"] > only_rating["top_100"] and only_rating["rmse"] < only_retrieval["rmse"]
     assert "Multitask trade-off" in at.get("vega_lite_chart")[-1].proto.spec
     assert "rating-only gets test rmse" in texts(at.markdown).lower()
+
+
+def test_the_second_stage_report_on_tiny_presets(tiny_run, ranking_run, ml100k):
+    """The report's three tables from real (tiny) runs: each figure is the run's own, the reading follows them."""
+    from recsys.config import RANKING_TUTORIAL as TUTORIAL_RANKING
+    from recsys.experiments import stages_report
+    from tests.helpers import TINY
+
+    result = stages_report.collect([42], ml100k, retrieval_preset=TINY, rankers={"tiny": TINY_RANKING},
+                                   multitask_base=TUTORIAL_RANKING.with_(embedding_dim=8, layers=(16,), epochs=1,
+                                                                         batch_size=4096))
+    row = result["rows"][0]
+    assert row["retrieval_run"] == tiny_run.run_id and row["ranking"]["tiny"]["run_id"] == ranking_run.run_id
+    assert row["stages"]["tiny"] == serving.metrics(tiny_run, ranking_run, ranking_run.ranker(), ml100k, n=100)
+    text = stages_report.to_markdown(result, "python -m recsys report --stages", date="2026-12-02")
+    assert f"| tiny ranking preset | {ranking_run.metrics['model']['test']['rmse']:.4f} |" in text
+    assert f"| stage 1 alone | {row['stages']['tiny']['ndcg']['retrieval']:.4f} |" in text
+    assert len([line for line in text.splitlines() if line.startswith("| (") and "weight)" not in line]) == 7
+    assert "`python -m recsys report --stages` (2026-12-02" in text

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from recsys.config import KS
+from recsys.evaluation.ranking import REFERENCES
 from recsys.evaluation.topk import CANDIDATES
 
 
@@ -166,7 +167,7 @@ def item_to_item_curves(history: list, itemknn: dict | None, epochs: int, width:
                          "Held-out hit rate @K per epoch (dashed: item-kNN)", width)
 
 
-RATING_REFERENCES = {"SVD (surprise, 5-fold)": 0.934, "SVD++ (surprise, 5-fold)": 0.92}  # published ML-100k RMSE
+RATING_REFERENCES = REFERENCES  # published ML-100k RMSE (SVD, SVD++), recsys/evaluation/ranking.py
 
 
 def ranking_curves(history: list, metrics: dict | None, epochs: int, width: int | None = None) -> alt.VConcatChart:
