@@ -432,6 +432,26 @@ def active_config():
         return None
 
 
+def tab_settings(levers: dict, prefix: str, from_widgets):
+    """A tab's lever widgets and its Train button: (config or None, dataset or None, clicked).
+
+    An invalid value or a dataset that cannot be loaded is an ``st.error`` here, and Train stays
+    disabled while there is no dataset.
+    """
+    lever_widgets(levers, prefix)
+    config, ds = None, None
+    try:
+        config = from_widgets()
+    except UserError as e:
+        common.show_error(e)
+    if config is not None:
+        ds, problem = cache.dataset_or_problem(config.variant)
+        if problem:
+            common.show_error(UserError(problem))
+    clicked = st.button("Train", key=prefix + "train", type="primary", disabled=ds is None, width="stretch")
+    return config, ds, clicked
+
+
 def item_config_from_widgets() -> ItemToItemConfig:
     values = {name: st.session_state[ITEM + name] for name in ITEM_LEVERS}
     return ItemToItemConfig(**values).validate()
@@ -472,17 +492,7 @@ def item_tab() -> None:
         st.session_state.setdefault(ITEM + name, value)
     left, right = st.columns([1, 2.2], gap="large")
     with left:
-        lever_widgets(ITEM_LEVERS, ITEM)
-        config, ds = None, None
-        try:
-            config = item_config_from_widgets()
-        except UserError as e:
-            common.show_error(e)
-        if config is not None:
-            ds, problem = cache.dataset_or_problem(config.variant)
-            if problem:
-                common.show_error(UserError(problem))
-        clicked = st.button("Train", key=ITEM + "train", type="primary", disabled=ds is None, width="stretch")
+        config, ds, clicked = tab_settings(ITEM_LEVERS, ITEM, item_config_from_widgets)
         if config is not None and active is not None:
             same = config.split_of() == active.split_of()
             st.caption("The same split as the active run: the Recommend page's *Per movie* will show this model "
@@ -598,17 +608,7 @@ def ranking_tab() -> None:
         st.selectbox("Preset", list(RANKING_PRESETS), key=RANK + "preset", on_change=apply_ranking_preset,
                      help="*TFRS tutorial*: the basic ranking tutorial's settings. *Our best*: chosen on a validation "
                           "slice (docs/ranking.md).")
-        lever_widgets(RANKING_LEVERS, RANK)
-        config, ds = None, None
-        try:
-            config = ranking_config_from_widgets()
-        except UserError as e:
-            common.show_error(e)
-        if config is not None:
-            ds, problem = cache.dataset_or_problem(config.variant)
-            if problem:
-                common.show_error(UserError(problem))
-        clicked = st.button("Train", key=RANK + "train", type="primary", disabled=ds is None, width="stretch")
+        config, ds, clicked = tab_settings(RANKING_LEVERS, RANK, ranking_config_from_widgets)
         if config is not None and active is not None:
             st.caption("The same split as the active run: *Recommend* can re-rank its candidates with this model."
                        if config.split_of() == active.split_of() else

@@ -54,16 +54,7 @@ def run(a) -> int:
         text += "\n" + report.ladder_markdown(ladder_rows)
     text += "\n" + report.explain(report.facts())
     text += "\n" + SECOND_STAGE
-    if a.json:
-        emit({"rows": rows, "summary": summary, "ladder": ladder_rows}, True)
-    if a.out:
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(text)
-        if not a.json:
-            print(f"wrote {a.out}")
-    elif not a.json:
-        print(text)
-    return 0
+    return deliver(a, text, {"rows": rows, "summary": summary, "ladder": ladder_rows})
 
 
 def stages(a, note) -> int:
@@ -74,8 +65,13 @@ def stages(a, note) -> int:
         (f" --out {a.out}" if a.out else "")
     result = stages_report.collect(report.seeds(a.seeds), progress=note)
     text = stages_report.to_markdown(result, command)
+    return deliver(a, text, result)
+
+
+def deliver(a, text: str, payload: dict) -> int:
+    """The Markdown to ``--out`` (or printed), the figures as JSON with ``--json``."""
     if a.json:
-        emit(result, True)
+        emit(payload, True)
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(text)
