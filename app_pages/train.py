@@ -452,6 +452,17 @@ def tab_settings(levers: dict, prefix: str, from_widgets):
     return config, ds, clicked
 
 
+def tab_outcome(config, ds, clicked: bool, prefix: str, show_result, nothing_yet: str) -> None:
+    """A tab's right column: start the clicked training, its progress or error, then its result."""
+    if clicked and config is not None:
+        start_training(config, ds, prefix)
+    if not outcome(prefix):
+        st.info(nothing_yet)
+    result = st.session_state.get(key(prefix, RESULT_KEY))
+    if result is not None:
+        show_result(*result, current=config)
+
+
 def item_config_from_widgets() -> ItemToItemConfig:
     values = {name: st.session_state[ITEM + name] for name in ITEM_LEVERS}
     return ItemToItemConfig(**values).validate()
@@ -500,14 +511,9 @@ def item_tab() -> None:
                        f"Not the active run's split ({active.split}, seed {active.seed}): the Recommend page shows "
                        "item-to-item runs of the active run's split only.")
     with right:
-        if clicked and config is not None:
-            start_training(config, ds, ITEM)
-        if not outcome(ITEM):
-            st.info("No item-to-item run trained in this session yet (a few seconds with the defaults). Its held-out "
+        tab_outcome(config, ds, clicked, ITEM, show_item_result,
+                    "No item-to-item run trained in this session yet (a few seconds with the defaults). Its held-out "
                     "hit rate is measured on the same test ratings as the retrieval run of the same split.")
-        result = st.session_state.get(key(ITEM, RESULT_KEY))
-        if result is not None:
-            show_item_result(*result, current=config)
 
 
 def ranking_config_from_widgets() -> RankingConfig:
@@ -567,8 +573,9 @@ def multitask_section(config: RankingConfig | None, ds) -> None:
     except UserError as e:
         common.show_error(e)
         return
-    try:
-        saved = sum(runs.find(c, ds) is not None for c in todo)
+    try:  # from the cached listing: no run folder is read on a rerun
+        listed = {r.run_id for r in cache.saved_ranking_runs()}
+        saved = sum(runs.run_id(c, runs.data_tag(ds)) in listed for c in todo)
         known = f"{saved} saved already (reused), {len(todo) - saved} to train"
     except UserError:  # the run store cannot be read: the sidebar says why
         known = "none can be saved now"
@@ -615,14 +622,9 @@ def ranking_tab() -> None:
                        f"Not the active run's split ({active.split}, seed {active.seed}): *Recommend* re-ranks with "
                        "ranking runs of the active run's split only.")
     with right:
-        if clicked and config is not None:
-            start_training(config, ds, RANK)
-        if not outcome(RANK):
-            st.info("No ranking run trained in this session yet (seconds with either preset). Its RMSE is measured on "
+        tab_outcome(config, ds, clicked, RANK, show_ranking_result,
+                    "No ranking run trained in this session yet (seconds with either preset). Its RMSE is measured on "
                     "the same held-out ratings as the retrieval run of the same split.")
-        result = st.session_state.get(key(RANK, RESULT_KEY))
-        if result is not None:
-            show_ranking_result(*result, current=config)
     multitask_section(config, ds)
 
 
