@@ -6,6 +6,8 @@ The catalogs, the brute-force measurements and the ScaNN indexes are built once 
 """
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from app_pages import cache, common
@@ -111,7 +113,9 @@ def show_measurement(prep, current: dict, k: int, size: int) -> None:
                        "build_seconds": st.column_config.NumberColumn("build s", format="%.2f"),
                        "memory_mb": st.column_config.NumberColumn("index MB", format="%.1f")})
     st.caption(
-        f"{len(prep.queries):,} queries; single-query latency over the first {min(LATENCY_QUERIES, len(prep.queries))}. "
+        f"{len(prep.queries):,} queries; single-query latency over the first {min(LATENCY_QUERIES, len(prep.queries))}: "
+        f"ScaNN timed just now, brute force at {time.strftime('%H:%M:%S', time.localtime(prep.timed_at))} (server "
+        f"time; timed again every {ann.BRUTE_REFRESH_S / 60:.0f} minutes when nothing else is running). "
         "ScaNN is built by TFRS's `ScaNN` layer and searched with the `scann` searcher it holds; calling the TFRS "
         "layer eagerly per query re-creates that searcher each time, which adds milliseconds per query "
         "(`python -m recsys bench ann` measures that too). Index MB: ScaNN's serialized index (4-bit codes, tree, "
@@ -210,6 +214,7 @@ def main() -> None:
     try:
         params.validate(size, k)
         prep = cache.workload(run.run_id, kind, size, k, n_queries)
+        ann.refresh_brute(prep)  # brute force timed again when its figures are old and the processor is free
         scann = cache.scann_index(run.run_id, kind, size, params, k)
         with st.spinner("Measuring ScaNN…"):
             current = ann.measure_scann(prep, scann, params.num_leaves_to_search, params.num_reordering_candidates,

@@ -98,12 +98,17 @@ def item_to_item_baselines(variant: str, split: str, split_fraction: float, seed
 
 def saved_runs() -> list:
     """Every saved retrieval run, newest first; parsed again only when the runs folder changed."""
-    return _listing(runs.folder_stamp(runs_dir()))
+    return saved_runs_of("retrieval")
+
+
+def saved_runs_of(kind: str) -> list:
+    """Every saved run of ``kind`` (a ``recsys/store/kinds.py`` name), newest first."""
+    return _listing(runs.folder_stamp(runs_dir()), kind=kind)
 
 
 def saved_item_runs() -> list:
     """Every saved item-to-item run, newest first."""
-    return _listing(runs.folder_stamp(runs_dir()), kind="item_to_item")
+    return saved_runs_of("item_to_item")
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -138,19 +143,18 @@ def recommender(run_id: str, scann_params=None):
 
 
 def item_runs_for(run_id: str) -> list:
-    """The item-to-item runs on a retrieval run's data and split, newest first (from the cached listing)."""
-    return runs.item_runs_for(run(run_id), among=saved_item_runs())
+    """The item-to-item runs on a retrieval run's data and split, *Our best* first, then newest first."""
+    return runs.companions(run(run_id), "item_to_item", saved_item_runs())
 
 
 def saved_ranking_runs() -> list:
     """Every saved ranking run, newest first."""
-    return _listing(runs.folder_stamp(runs_dir()), kind="ranking")
+    return saved_runs_of("ranking")
 
 
 def ranking_runs_for(run_id: str) -> list:
-    """The ranking runs on a retrieval run's data and split, newest first: they can re-rank its candidates."""
-    r = run(run_id)
-    return [x for x in saved_ranking_runs() if x.data == r.data and x.config.split_of() == r.config.split_of()]
+    """The ranking runs on a retrieval run's data and split (they can re-rank its candidates), *Our best* first."""
+    return runs.companions(run(run_id), "ranking", saved_ranking_runs())
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

@@ -1,4 +1,4 @@
-"""Compare runs: every saved run in one table, curves and bars of a few, and hyperparameter sweeps."""
+"""Compare runs: every saved run of every kind in its table, curves and bars of a few, and hyperparameter sweeps."""
 import streamlit as st
 
 from app_pages import cache, common
@@ -6,7 +6,7 @@ from recsys import config as cfg
 from recsys.errors import UserError
 from recsys.evaluation.topk import CANDIDATES
 from recsys.experiments import sweep
-from recsys.store import runs
+from recsys.store import kinds, runs
 from recsys.ui import charts
 
 FLASH = "compare_flash"
@@ -42,19 +42,29 @@ def run_table(items, k: int) -> None:
     })
 
 
-def item_run_table() -> None:
-    """The item-to-item runs, if any: their held-out hit rates beside item-kNN's and popularity's."""
-    items = cache.saved_item_runs()
-    if not items:
-        return
-    st.subheader("Item-to-item runs")
-    pct = lambda label: st.column_config.NumberColumn(label, format="%.4f")
-    st.dataframe(runs.item_frame(items), hide_index=True, width="stretch", column_config={
+def kind_table(kind: str, items) -> None:
+    """The saved runs of another kind (item-to-item, ranking…): the columns its entry in ``kinds.KINDS`` names."""
+    k = kinds.KINDS[kind]
+    st.subheader(k.title)
+    st.caption(f"{len(items)} saved. Train more on the Train page or with `python -m recsys {k.command}`."
+               + (" Lower is better." if k.lower_is_better else ""))
+    st.dataframe(kinds.table(items, kind), hide_index=True, width="stretch", column_config={
         "run_id": st.column_config.TextColumn("run"), "label": st.column_config.TextColumn("all settings"),
         "created": st.column_config.DatetimeColumn("trained", format="YYYY-MM-DD HH:mm"),
-        "hit_1": pct("hit@1"), "hit_10": pct("hit@10"), "hit_50": pct("hit@50"),
-        "itemknn_hit_10": pct("item-kNN hit@10"), "popularity_hit_10": pct("popularity hit@10"),
+        **{name: st.column_config.NumberColumn(label, format="%.4f", help=help)
+           for name, (label, help, _) in k.columns.items()},
         "best_epoch": "best epoch", "seconds": st.column_config.NumberColumn("training", format="%.1f s")})
+
+
+def kind_curves(kind: str, items) -> None:
+    """A few runs of one other kind, their per-epoch curve overlaid (ranking: test RMSE)."""
+    by_id = {r.run_id: r for r in items}
+    key = f"compare_runs_{kind}"
+    st.session_state[key] = [i for i in st.session_state.get(key, list(by_id)[:3]) if i in by_id]
+    chosen = st.multiselect(kinds.KINDS[kind].title, list(by_id), key=key,
+                            format_func=lambda i: f"{i} · {by_id[i].label()}")
+    if chosen:
+        st.altair_chart(charts.kind_curves([by_id[i] for i in chosen], kind), width="stretch")
 
 
 def delete_box(items) -> None:
@@ -144,26 +154,38 @@ def sweep_section() -> None:
 
 
 def saved_runs_tab(items) -> None:
-    """The table of every saved run, delete, and a few runs' curves and bars side by side."""
-    if not items:
+    """The table of every saved run of every kind, delete, and a few runs' curves and bars side by side."""
+    others = {kind: cache.saved_runs_of(kind) for kind in kinds.KINDS if kind != "retrieval"}
+    others = {kind: found for kind, found in others.items() if found}
+    if not items and not others:
         st.info("No saved runs yet: train one on the Train page, or launch a sweep.")
         return
-    c = st.columns([1, 3])
-    k = c[0].selectbox("K", cfg.KS, index=cfg.KS.index(100), key="compare_k",
-                       help="The K of top-K accuracy in the table and the curves.")
-    candidates = c[1].radio("Candidates", list(CANDIDATES), format_func=CANDIDATES.get, horizontal=True,
-                            key="compare_variant", help="Seen movies removed: what a user would be shown.")
-    st.caption(f"{len(items)} saved runs. Click a column header to sort.")
-    run_table(items, k)
-    item_run_table()
-    delete_box(items + cache.saved_item_runs())
+    if items:
+        c = st.columns([1, 3])
+        k = c[0].selectbox("K", cfg.KS, index=cfg.KS.index(100), key="compare_k",
+                           help="The K of top-K accuracy in the table and the curves.")
+        candidates = c[1].radio("Candidates", list(CANDIDATES), format_func=CANDIDATES.get, horizontal=True,
+                                key="compare_variant", help="Seen movies removed: what a user would be shown.")
+        st.caption(f"{len(items)} saved retrieval runs. Click a column header to sort.")
+        run_table(items, k)
+    for kind, found in others.items():
+        kind_table(kind, found)
+    delete_box(items + [r for found in others.values() for r in found])
 
     st.subheader("Side by side")
+    if items:
+        retrieval_curves(items, k, candidates)
+    for kind, found in others.items():
+        kind_curves(kind, found)
+
+
+def retrieval_curves(items, k: int, candidates: str) -> None:
+    """A few retrieval runs: top-K per epoch and final top-K at every K, against popularity."""
     by_id = {r.run_id: r for r in items}
     # Newest three at first; later, what was picked minus runs deleted since.
     picked_before = st.session_state.get("compare_runs", list(by_id)[:3])
     st.session_state["compare_runs"] = [i for i in picked_before if i in by_id]
-    chosen = st.multiselect("Runs", list(by_id), key="compare_runs",
+    chosen = st.multiselect("Retrieval runs", list(by_id), key="compare_runs",
                             format_func=lambda i: f"{i} · {by_id[i].config.label()}")
     if chosen:
         picked = [by_id[i] for i in chosen]

@@ -54,12 +54,13 @@ def show_comparison(comp: idx.Comparison, k: int, scann: idx.ScannParams) -> Non
     """overlap@k and latency of each index, then both lists side by side."""
     c = st.columns(3)
     c[0].metric(f"Overlap@{k}", f"{comp.overlap:.0%}", help="Share of BruteForce's (exact) top-k that ScaNN found too.")
-    c[1].metric("BruteForce latency", f"{comp.latency_ms['bruteforce']:.2f} ms",
-                help="Median of 5 single queries of this shape (k, movies left out), measured once and kept: "
-                      "BruteForce scores every movie whoever asks.")
-    c[2].metric("ScaNN latency", f"{comp.latency_ms['scann']:.2f} ms",
-                help="Median of 5 single queries of this shape, measured once and kept (searches a few clusters, "
-                      "then re-scores).")
+    now = comp.timing() if comp.timing else {}  # each index's latency for this query's shape, as measured by now
+    for col, name, label, how in ((c[1], "bruteforce", "BruteForce", "scores every movie, whoever asks"),
+                                  (c[2], "scann", "ScaNN", "searches a few clusters, then re-scores")):
+        figure = now.get(name)
+        col.metric(f"{label} latency", f"{figure.ms if figure else comp.latency_ms[name]:.2f} ms",
+                   help=f"One query of this shape (k, movies left out); {label} {how}. "
+                        + (figure.describe() if figure else "Median of 5 single queries, timed just now."))
     bf, sc = side_by_side(comp)
     left, right = st.columns(2)
     notes = {"bf": "scores all movies", "sc": f"{scann.num_leaves} leaves, {scann.num_leaves_to_search} searched, "

@@ -209,8 +209,7 @@ def test_profiles_seen_movies_and_kept_answers_match_a_direct_computation(tutori
         assert len(comp.bruteforce) == 10 and not seen & {x["movie_idx"] for x in comp.bruteforce}
         assert len(comp.scann) <= 10 and not seen & {x["movie_idx"] for x in comp.scann}
 
-    rec.warm(k=10)  # every shape a page can ask at k=10 is measured now: a new user's answer measures nothing
-    measured = dict(rec.latency)
+    rec.warm(k=10)  # traces every shape a page can ask at k=10 (and times nothing: serving/latency.py)
     users, movies = tutorial_run.vectors
     for u in (5, 300, int(counts.idxmax())):
         comp = rec.for_user(ml100k.user_ids[u], k=10, exclude_seen=True)
@@ -218,7 +217,8 @@ def test_profiles_seen_movies_and_kept_answers_match_a_direct_computation(tutori
         scores[rec.seen(u)] = -np.inf
         assert [x["movie_idx"] for x in comp.bruteforce] == np.argsort(-scores, kind="stable")[:10].tolist()
         assert rec.for_user(ml100k.user_ids[u], k=10, exclude_seen=True) is comp  # kept, not recomputed
-    assert rec.latency == measured
+        shape = index.query_shape(rec.bruteforce, 10, rec.seen(u))
+        assert comp.timing()["bruteforce"].bursts == rec.latency.bursts(("bruteforce", *shape))  # one per shape
 
 
 # ----------------------------------------------------------------------------- runs and CLI
@@ -306,25 +306,3 @@ def test_bench_eval_agrees(ml100k):
     out = bench.bench_eval(TINY)
     assert out["max_abs_diff"] <= 0.002
     assert {"factorized_top_k_seconds", "ours_seconds", "speedup", "max_abs_diff"} <= set(out)
-
-
-def test_ready_trains_once_on_a_fresh_home_then_starts_at_once(ml100k, tmp_path, monkeypatch, capsys):
-    """``make run`` calls ``python -m recsys ready``: a newcomer's first start trains, the second finds the run."""
-    import os
-    from pathlib import Path
-
-    from recsys.cli import main
-
-    (tmp_path / "data").symlink_to(Path(os.environ["RECSYS_HOME"]) / "data")
-    monkeypatch.setenv("RECSYS_HOME", str(tmp_path))
-    assert main(["ready", "--preset", "tutorial", "--json"]) == 0
-    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert first["runs"] == 1 and first["trained"] == runs.list_runs()[0].run_id
-    assert main(["ready", "--json"]) == 0  # a run is there: nothing trained, whatever the preset
-    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert again == {"runs": 1, "trained": None}
-    assert main(["runs", "--delete", first["trained"][:6], "--json"]) == 0  # a unique prefix names it
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"deleted": first["trained"]}
-    assert runs.list_runs() == []
-    assert main(["runs", "--delete", "zzzz"]) != 0  # no such run: a message, not a traceback
-    assert "Traceback" not in capsys.readouterr().err

@@ -67,6 +67,43 @@ class TrainingBar:
                              f"test {shown} ({record['seconds']:.1f} s)\n")
 
 
+class RunBar:
+    """One run's bar on one terminal line (a ``train.Callback``), rewritten per batch over all its epochs.
+
+    ``python -m recsys ready`` trains several runs in a row: one line each, from "starting" (a
+    retrieval run first tunes its split's baselines) to a last state that stays on screen
+    (``done``), so the terminal ends with one finished line per run instead of a line per epoch.
+    """
+
+    WIDTH = 30
+
+    def __init__(self, title: str, epochs: int, quiet: bool):
+        self.title, self.epochs, self.quiet, self.shown, self.last = title, epochs, quiet, 0, None
+        self._draw(0.0, "starting (TensorFlow, the split, its baselines)…")
+
+    def _draw(self, done: float, text: str, end: str = "") -> None:
+        if self.quiet:
+            return
+        filled = int(self.WIDTH * min(max(done, 0.0), 1.0))
+        line = f"{self.title} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done:4.0%} {text}"
+        sys.stderr.write("\r" + line.ljust(self.shown) + end)  # pad: a shorter line hides the longer one before
+        sys.stderr.flush()
+        self.shown = 0 if end else len(line)
+
+    def on_batch(self, epoch, step, steps, loss):
+        done = ((epoch - 1) * steps + step) / (self.epochs * steps)
+        if (epoch, int(100 * done)) != self.last:  # redrawn once per percent: a log file stays short
+            self.last = (epoch, int(100 * done))
+            self._draw(done, f"epoch {epoch}/{self.epochs} · loss {shown_loss(loss)}")
+
+    def on_epoch(self, record):
+        pass
+
+    def done(self, text: str) -> None:
+        """The run's last state, kept on its line (``reused`` or what it scored and how long it took)."""
+        self._draw(1.0, text, end="\n")
+
+
 def shown_loss(loss: float) -> str:
     """A loss for the bar: whole numbers for the retrieval losses (thousands), 4 decimals for a mean squared error."""
     return f"{loss:,.0f}" if abs(loss) >= 100 else f"{loss:.4f}"

@@ -1,15 +1,20 @@
-"""``python -m recsys runs``: the saved runs, newest first (no TensorFlow: about a second)."""
+"""``python -m recsys runs``: the saved runs, newest first (no TensorFlow: about a second).
+
+The kinds offered by ``--kind`` and each run's headline number come from the table of kinds
+(``recsys/store/kinds.py``): a new kind of run is listed here without a change.
+"""
 from __future__ import annotations
 
 from recsys.cli.output import emit
+from recsys.store import kinds
 
 
 def register(sub) -> None:
     ls = sub.add_parser("runs", help="list saved runs")
-    ls.add_argument("--kind", choices=("retrieval", "item_to_item", "ranking", "all"), default="retrieval",
-                    help="retrieval runs (python -m recsys train), item-to-item runs (train-item-to-item), ranking "
-                         "runs (train-ranking), or all of them")
-    ls.add_argument("--delete", metavar="RUN", help="delete this run (id or unique prefix) and its files")
+    ls.add_argument("--kind", choices=(*kinds.KINDS, "all"), default="retrieval",
+                    help=", ".join(f"{name} runs (python -m recsys {k.command})" for name, k in kinds.KINDS.items())
+                    + ", or all of them")
+    ls.add_argument("--delete", metavar="RUN", help="delete this run, of any kind (id or unique prefix), and its files")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(fn=run)
 
@@ -32,9 +37,5 @@ def run(a) -> int:
 
 
 def headline(r) -> str:
-    """A run's main number: test top-100 (retrieval), held-out hit rate @10 (item-to-item) or test RMSE (ranking)."""
-    if r.kind == "ranking":
-        return f"RMSE {r.metrics['model']['test']['rmse']:.4f}"
-    if r.kind == "item_to_item":
-        return f"hit@10 {r.metrics['item_to_item']['item_to_item']['hit_10']:.4f}"
-    return f"{r.metrics['model']['test']['top_100']:.4f}"
+    """A run's main number, named: test top-100 (retrieval), hit@10 (item-to-item), test RMSE (ranking)…"""
+    return kinds.KINDS[r.kind].headline_text(r.metrics, digits=4)

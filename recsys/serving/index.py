@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import tensorflow as tf
@@ -227,6 +227,9 @@ class Comparison:
     scann: list
     overlap: float     # |ScaNN ∩ BruteForce| / k
     latency_ms: dict   # {"bruteforce": ms, "scann": ms}, median of repeated single queries of this shape
+    # () -> {"bruteforce": latency.Figure, "scann": …}: each index's latency *now* for this query's shape. An answer
+    # is kept in memory and shown again; its latency is asked afresh each time (serving/latency.py).
+    timing: object = field(default=None, repr=False, compare=False)
 
 
 def _timed(index, query, k, exclude, repeats: int):
@@ -239,45 +242,61 @@ def _timed(index, query, k, exclude, repeats: int):
     return scores, ids, float(np.median(times))
 
 
+def timings(bruteforce, scann, query: np.ndarray, k: int, exclude, meter) -> dict:
+    """Each index's latency for this query's shape from ``meter`` (a ``latency.Meter``): ``{name: Figure}``.
+
+    Measured (a burst of single queries like this one) only when the meter says it is due; else
+    what it knows, at once.
+    """
+    exclude = [] if exclude is None else list(exclude)
+    return {name: meter.figure((name, *query_shape(index, k, exclude)),
+                               lambda index=index: search(index, query, k, exclude))
+            for name, index in (("bruteforce", bruteforce), ("scann", scann))}
+
+
 def query_shape(index, k: int, exclude) -> tuple:
     """What a query's latency depends on: k and the padded number of exclusions (not which user or movie).
 
     BruteForce multiplies the query by every candidate whoever asks; ScaNN searches the same
-    number of leaves and re-scores the same number of candidates. So one measurement per shape
-    stands for every query of that shape.
+    number of leaves and re-scores the same number of candidates. So the measurements of one
+    shape stand for every query of that shape.
     """
     n = _catalog_size(index)
     return (k, padded_exclusions(exclude, k, n).shape[1] if len(exclude) else 0)
 
 
 def compare(bruteforce, scann, query: np.ndarray, k: int, exclude=None, repeats: int = 5,
-            query_info: dict | None = None, latency: dict | None = None) -> Comparison:
+            query_info: dict | None = None, latency=None) -> Comparison:
     """Run one query through both indexes; overlap@k and per-query latency of each.
 
-    The latency is the median of ``repeats`` single queries after a warm-up. With a
-    ``latency`` dict (kept by the caller), it is measured once per index and query shape
-    (``query_shape``) and reused: a page that shows a new user's list then runs one search
-    per index instead of ``repeats + 1``.
+    Without ``latency`` (the CLI), each index is timed here: the median of ``repeats`` single
+    queries after a warm-up. With a ``latency.Meter`` (a server, kept per run), the figure is the
+    meter's for this query's shape (``query_shape``): measured in bursts over time, quiet ones
+    preferred (``serving/latency.py``), so a page view runs one search per index, and
+    ``Comparison.timing()`` gives the figure again, refreshed, whenever the answer is shown.
     """
     if k < 1:
         raise UserError(f"k must be at least 1, got {k}")
     exclude = [] if exclude is None else list(exclude)
     results = {}
     for name, index in (("bruteforce", bruteforce), ("scann", scann)):
-        key = (name, *query_shape(index, k, exclude))
-        if latency is not None and key in latency:
+        if latency is not None:
             scores, ids = search(index, query, k, exclude)
-            ms = latency[key]
+            ms = None
         else:
             scores, ids, ms = _timed(index, query, k, exclude, repeats)
-            if latency is not None:
-                latency[key] = ms
         results[name] = ([{"rank": r + 1, "movie_idx": int(i), "score": float(s)}
                           for r, (s, i) in enumerate(zip(scores, ids)) if i >= 0], ms)
+    if latency is not None:
+        def timing():
+            return timings(bruteforce, scann, query, k, exclude, latency)
+        ms = {name: figure.ms for name, figure in timing().items()}
+    else:
+        ms = {name: results[name][1] for name in results}
+        timing = None
     bf, sc = results["bruteforce"][0], results["scann"][0]
     overlap = len({r["movie_idx"] for r in bf} & {r["movie_idx"] for r in sc}) / k
-    return Comparison(query=query_info or {}, bruteforce=bf, scann=sc, overlap=overlap,
-                      latency_ms={"bruteforce": results["bruteforce"][1], "scann": results["scann"][1]})
+    return Comparison(query=query_info or {}, bruteforce=bf, scann=sc, overlap=overlap, latency_ms=ms, timing=timing)
 
 
 def recall(approx_ids: np.ndarray, exact_ids: np.ndarray) -> float:

@@ -3,13 +3,13 @@
 A run directory holds ``run.json`` (its kind, config, per-epoch history, final metrics of
 the model and the baselines, timings, library versions), ``vectors.npz`` (every user's and
 every movie's vector: all that serving and evaluation need) and ``weights/`` (the Keras
-checkpoint). Three kinds of run share the store: ``retrieval`` (the two-tower user -> movie
-model of a ``TrainConfig``), ``item_to_item`` (movie -> movie, an ``ItemToItemConfig``;
-its "user" vectors are each movie's query vector) and ``ranking`` (the stars a user gives a
-movie, a ``RankingConfig``; its ``vectors.npz`` also holds the biases and the MLP's weights,
-all that ``recsys/serving/ranking.py: Ranker`` needs to predict in NumPy). It is written to a
-hidden temporary folder and renamed into place, so a run is either complete or absent,
-whatever kills the process.
+checkpoint). Three kinds of run share the store (one table of kinds: ``recsys/store/kinds.py``):
+``retrieval`` (the two-tower user -> movie model of a ``TrainConfig``), ``item_to_item`` (movie ->
+movie, an ``ItemToItemConfig``; its "user" vectors are each movie's query vector) and ``ranking``
+(the stars a user gives a movie, a ``RankingConfig``; its ``vectors.npz`` also holds the biases
+and the MLP's weights, all that ``recsys/serving/ranking.py: Ranker`` needs to predict in NumPy).
+It is written to a hidden temporary folder and renamed into place, so a run is either complete
+or absent, whatever kills the process.
 
 The run id is a hash of the config and the dataset, so asking for the same settings and
 seed again finds the earlier run instead of retraining.
@@ -39,17 +39,16 @@ from recsys import atomic
 from recsys.config import ItemToItemConfig, RankingConfig, TrainConfig
 from recsys.errors import UserError
 from recsys.paths import runs_dir
+from recsys.store import kinds
 
 log = logging.getLogger(__name__)
 FORMAT = 1
-KINDS = {"retrieval": TrainConfig, "item_to_item": ItemToItemConfig,  # run.json "kind" -> its settings
-         "ranking": RankingConfig}
-VECTOR_KEYS = {"retrieval": "user_vectors", "item_to_item": "query_vectors",  # the query side in vectors.npz
-               "ranking": "user_vectors"}
+KINDS = {name: k.settings for name, k in kinds.KINDS.items()}  # run.json "kind" -> its settings (store/kinds.py)
+VECTOR_KEYS = {name: k.query_vectors for name, k in kinds.KINDS.items()}  # the query side in vectors.npz
 
 
 def kind_of(config) -> str:
-    return next(kind for kind, cls in KINDS.items() if isinstance(config, cls))
+    return kinds.kind_of(config).name
 
 
 def run_id(config, data_tag: str, strategy: str = "") -> str:
@@ -94,6 +93,7 @@ class Run:
     kind: str = "retrieval"
 
     _vectors: tuple | None = None
+    _encoder: dict | None = None
     _ranker: object = None
 
     @property
@@ -130,12 +130,8 @@ class Run:
         return self._ranker
 
     def label(self) -> str:
-        if self.kind == "ranking":
-            return f"{self.config.label()} · RMSE {self.metrics['model']['test']['rmse']:.4f}"
-        if self.kind == "item_to_item":
-            return f"{self.config.label()} · hit@10 {self.metrics['item_to_item']['item_to_item']['hit_10']:.3f}"
-        top = self.metrics["model"]["test"]["top_100"]
-        return f"{self.config.label()} · top-100 {top:.3f}"
+        """Its settings and its kind's headline number: ``… · top-100 0.389``, ``… · RMSE 0.9111``."""
+        return f"{self.config.label()} · {kinds.KINDS[self.kind].headline_text(self.metrics)}"
 
     def summary(self) -> dict:
         out = {"run_id": self.run_id, "kind": self.kind, "config": self.config.to_dict(), "metrics": self.metrics,
@@ -244,15 +240,10 @@ def read_dir(path: Path) -> Run:
         kind = meta.get("kind", "retrieval")  # runs saved before the kind existed are retrieval runs
         if kind not in KINDS:
             raise ValueError(f"unknown kind of run {kind!r}")
-        if kind == "retrieval":
-            for candidates in ("test", "test_filtered"):
-                for who in ("model", "popularity"):
-                    float(meta["metrics"][who][candidates]["top_100"])
-        elif kind == "ranking":
-            for who in ("model", "global_mean", "biases"):
-                float(meta["metrics"][who]["test"]["rmse"])
-        else:
-            float(meta["metrics"]["item_to_item"]["item_to_item"]["hit_10"])
+        for needed in kinds.KINDS[kind].required:  # the numbers a complete run of this kind holds
+            if kinds.lookup(meta["metrics"], needed) is None:
+                raise KeyError(f"its metrics lack {'/'.join(needed)}")
+            float(kinds.lookup(meta["metrics"], needed))
         try:
             with zipfile.ZipFile(path / "vectors.npz") as z:  # reads the zip's directory only
                 missing = {f"{VECTOR_KEYS[kind]}.npy", "movie_vectors.npy"} - set(z.namelist())
@@ -335,12 +326,22 @@ def list_runs(root: Path | None = None, kind: str | None = "retrieval") -> list[
 
 
 def item_runs_for(run: Run, root: Path | None = None, among: list | None = None) -> list[Run]:
-    """The item-to-item runs on ``run``'s data and split (newest first): scored on the same held-out ratings.
+    """The item-to-item runs on ``run``'s data and split: scored on the same held-out ratings.
 
-    ``among``: the item-to-item runs to choose from (default: every saved one).
+    ``among``: the item-to-item runs to choose from (default: every saved one). Ordered as ``companions``.
     """
-    among = list_runs(root, kind="item_to_item") if among is None else among
-    return [r for r in among if r.data == run.data and r.config.split_of() == run.config.split_of()]
+    return companions(run, "item_to_item", list_runs(root, kind="item_to_item") if among is None else among)
+
+
+def companions(run: Run, kind: str, among: list[Run]) -> list[Run]:
+    """The runs of ``among`` on ``run``'s data and split; *Our best* of ``kind`` first, then newest first.
+
+    What the Recommend page shows beside a retrieval run (its item-to-item column, its second
+    stage): by default the run ``python -m recsys ready`` trains (``kinds.companion``), else the newest.
+    """
+    same = [r for r in among if r.data == run.data and r.config.split_of() == run.config.split_of()]
+    best = run_id(kinds.companion(kind, run.config), run.data)
+    return sorted(same, key=lambda r: (r.run_id != best, -r.created))
 
 
 def delete(rid: str, root: Path | None = None) -> None:
@@ -408,20 +409,6 @@ def frame(items: list[Run], k: int = 100, item_to_item: dict | None = None, stro
             "itemknn_hit_10": i2i["itemknn"]["hit_10"] if i2i else float("nan"),
             "best_epoch": r.best_epoch, "seconds": r.seconds,
         })
-    return pd.DataFrame(rows)
-
-
-def item_frame(items: list[Run]):
-    """Saved item-to-item runs side by side: settings, held-out hit rates beside item-kNN's and popularity's."""
-    import pandas as pd
-
-    rows = []
-    for r in items:
-        m = r.metrics["item_to_item"]
-        rows.append({"run_id": r.run_id, "created": pd.Timestamp(r.created, unit="s"), "label": r.config.label(),
-                     **{f"hit_{k}": m["item_to_item"][f"hit_{k}"] for k in (1, 10, 50)},
-                     "itemknn_hit_10": m["itemknn"]["hit_10"], "popularity_hit_10": m["popularity"]["hit_10"],
-                     "split": r.config.split, "seed": r.config.seed, "best_epoch": r.best_epoch, "seconds": r.seconds})
     return pd.DataFrame(rows)
 
 

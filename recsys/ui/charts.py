@@ -266,6 +266,22 @@ def runs_curves(runs: list, k: int, candidates: str = "test") -> alt.LayerChart:
     return alt.layer(lines, rule).properties(height=300)
 
 
+def kind_curves(runs: list, kind: str) -> alt.Chart:
+    """Runs of one kind on one chart: the per-epoch number its entry in ``recsys/store/kinds.py`` names.
+
+    For ranking runs, test RMSE per epoch (lower is better); for item-to-item runs, the held-out hit rate @10.
+    """
+    from recsys.store import kinds
+
+    k = kinds.KINDS[kind]
+    df = pd.DataFrame(kinds.curve_rows(runs, kind), columns=["run", "label", "epoch", "value"])
+    return alt.Chart(df, title=k.curve_title).mark_line(point=True).encode(
+        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("value:Q", title=k.curve_label, scale=alt.Scale(zero=False)), color=alt.Color("run:N", title="run"),
+        tooltip=["run", "label", "epoch", alt.Tooltip("value:Q", title=k.curve_label, format=".4f")]
+    ).properties(height=300)
+
+
 def runs_final_bars(runs: list, candidates: str = "test") -> alt.FacetChart:
     """Final top-K of each run at every K (one panel per K); the black tick is the run's popularity baseline."""
     rows = []
