@@ -16,11 +16,12 @@ from recsys.errors import UserError
 from recsys.evaluation import item_to_item as i2i
 from recsys.evaluation import two_stage as measure
 from recsys.serving import index as idx
+from recsys.serving import for_me as for_me_mod
 from recsys.serving import two_stage
 from recsys.serving.recommend import side_by_side
 from recsys.ui import charts, links
 
-MODES = ["Per user", "Per movie"]
+MODES = ["Per user", "Per movie", "For me"]
 DEFAULT_USER, DEFAULT_MOVIE = "42", "Star Wars (1977)"
 URL_KEY = "_recommend_link"  # set on the page's first visit in a session: (settings, what the link got wrong)
 MODE_OF = dict(zip(links.RECOMMEND_MODES, MODES))  # "user" -> "Per user"
@@ -37,6 +38,7 @@ def init_state(ds) -> None:
     ss["mode"], ss["k"] = MODE_OF[settings["mode"]], settings["k"]
     ss["user_id"], ss["movie_title"], ss["exclude_seen"] = (settings["user_id"], settings["movie_title"],
                                                             settings["exclude_seen"])
+    ss["likes"] = list(settings["likes"])
 
 
 def mirror_in_url(settings: dict) -> None:
@@ -119,8 +121,9 @@ def query_widgets(ds) -> dict:
             st.space("small")
             exclude_seen = st.toggle("Leave out movies the user rated", key="exclude_seen",
                                      help="A movie the user already watched is a wasted slot.", persist_state="session")
-    settings = {"mode": "user" if mode == MODES[0] else "movie", "k": k, "exclude_seen": exclude_seen,
-                "user_id": st.session_state.get("user_id"), "movie_title": st.session_state.get("movie_title")}
+    settings = {"mode": {v: m for m, v in MODE_OF.items()}[mode], "k": k, "exclude_seen": exclude_seen,
+                "user_id": st.session_state.get("user_id"), "movie_title": st.session_state.get("movie_title"),
+                "likes": tuple(st.session_state.get("likes", ()))}
     linked, notices = st.session_state[URL_KEY]
     if settings == linked:  # the notices hold until the user changes a setting
         for notice in notices:
@@ -149,6 +152,27 @@ def per_user(rec, ds, k: int, exclude_seen: bool) -> idx.Comparison:
                     column_config={"movie_title": "title", "user_rating": "stars", "movie_genres": "genres"})
     st.subheader(f"Top {k} for user {user_id}")
     return rec.for_user(user_id, k, exclude_seen)
+
+
+def for_me(run, rec, ds, k: int) -> idx.Comparison | None:
+    """"Recommend for me": pick movies you like; the run's user tower reads them as your history."""
+    titles = set(map(str, ds.titles))
+    st.session_state["likes"] = [t for t in st.session_state.get("likes", []) if t in titles]  # another dataset's
+    st.multiselect("Movies you like (type to search)", list(ds.titles), key="likes", max_selections=for_me_mod.MAX_PICKS,
+                   help="The run's user tower reads these as a new user's history, the same way it read every "
+                        "training user's movies; nothing is retrained. Your picks are left out of the lists.")
+    reason = for_me_mod.why_not(run)
+    if reason:
+        st.info(f"This run cannot recommend for a list of movies: {reason}. The TFRS tutorial's user tower is a "
+                "table of user ids; a history encoder describes a user by what they watched, so it knows anyone "
+                "who tells it a few movies.", icon="🧭")
+        return None
+    likes = st.session_state["likes"]
+    if not likes:
+        st.info("Pick a few movies you like above.")
+        return None
+    st.subheader(f"Top {k} for someone who likes {len(likes)} movie{'s' if len(likes) > 1 else ''}")
+    return for_me_mod.for_likes(rec, likes, k)
 
 
 def answer_table(col, rows: list, title: str, hit: float | None, note: str) -> None:
@@ -339,11 +363,15 @@ def main() -> None:
         rec = cache.recommender(run.run_id, params)
         if settings["mode"] == "user":
             comp = per_user(rec, ds, k, settings["exclude_seen"])
+        elif settings["mode"] == "me":
+            comp = for_me(run, rec, ds, k)
         else:
             comp = per_movie(run, rec, ds, k, params)
     except UserError as e:
         common.show_error(e)
         st.stop()
+    if comp is None:
+        return
     show_comparison(comp, k, rec.scann_params)
     if settings["mode"] == "user":
         two_stages(run, rec, ds, st.session_state["user_id"], k, settings["exclude_seen"])

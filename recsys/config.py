@@ -146,8 +146,8 @@ class TrainConfig(Settings):
 
     # The main settings: always in view and in the URL. Defaults are the tutorial's.
     embedding_dim: int = lever(
-        32, label="Embedding dimension", kind="int", widget="slider", range=(8, 256), main=True,
-        sweep=(8, 16, 32, 64, 128),
+        32, label="Embedding dimension", kind="int", widget="slider", range=(8, 1024), main=True,
+        sweep=(8, 16, 32, 64, 128, 256, 512),
         help="Length of the user and movie vectors: more room to describe tastes, more to overfit.")
     epochs: int = lever(
         3, label="Epochs", kind="int", widget="slider", range=(1, 100), main=True, sweep=(1, 2, 3, 5, 10, 20),
@@ -234,6 +234,29 @@ class TrainConfig(Settings):
         help="Add to each user's vector the mean of a learned vector per movie they rated in training. While "
              "training, the row's own movie is left out of that history, so the model learns to predict new "
              "movies from old ones rather than to repeat what the user has seen.")
+    history_encoder: bool = lever(
+        False, label="History encoder", kind="bool", widget="toggle", tag="enc",
+        help="The user tower reads the user's training movies: a multi-hot vector over the catalog, scaled to "
+             "length 1, through a linear layer (or an MLP with tanh hidden layers, see MLP layers). A user is what "
+             "they watched, so anyone can be scored from a list of liked movies. EASE is this model with one "
+             "catalog-sized layer.")
+    history_dropout: float = lever(
+        0.0, label="History dropout", kind="float", widget="number", range=(0.0, 0.9), step=0.05,
+        sweep=(0.0, 0.25, 0.5, 0.75), tag="hdrop{:g}",
+        help="With the history encoder (no effect without it): share of a user's movies hidden from the encoder at "
+             "each step, as in a denoising autoencoder. The model must predict movies it was not shown, not copy "
+             "its input.")
+    user_id: bool = lever(
+        True, label="User id", kind="bool", widget="toggle", tag="noid",
+        help="Give each user a learned id vector in the user tower. Off (with the history encoder or user "
+             "features): a user is only what the tower reads, so a new user's list needs no retraining.")
+    multinomial: bool = lever(
+        False, label="Multinomial loss", kind="bool", widget="toggle", tag="multi",
+        help="One example per user instead of per rating: the log-likelihood of all the user's training movies "
+             "under one softmax over the whole catalog (Mult-DAE, Liang et al. 2018). No negatives are sampled, "
+             "so log-Q has nothing to correct (nor do full softmax and hard negatives change anything); a batch "
+             "holds users whose ratings add up to the batch size. The epoch is kept for the seen-removed list: "
+             "among all movies such a model ranks what you rated first.")
 
     def validate(self) -> "TrainConfig":
         """Return self if every value is in range, else raise ``UserError`` naming it."""
@@ -242,6 +265,9 @@ class TrainConfig(Settings):
             raise UserError(f"deep_layers must be sizes between 1 and {MAX_LAYER}, got {self.deep_layers!r}")
         if self.num_hard_negatives and self.num_hard_negatives >= self.batch_size:
             raise UserError("num_hard_negatives must be smaller than batch_size")
+        if not (self.user_id or self.user_features or self.history_encoder):
+            raise UserError("the user tower needs something to read: turn on user_id, user_features or "
+                            "history_encoder")
         return self
 
     def label(self) -> str:

@@ -29,6 +29,10 @@ LEVERS = {
     "user_id_dropout": dict(user_id_dropout=0.3),
     "user_history": dict(user_history=True),
     "full_softmax": dict(full_softmax=True),
+    "history_encoder": dict(history_encoder=True),
+    "history_dropout": dict(history_encoder=True, history_dropout=0.5),
+    "user_id": dict(user_id=False, user_features=True),
+    "multinomial": dict(multinomial=True),
 }
 
 

@@ -77,8 +77,10 @@ def valid_configs(draw):
             values[name] = draw(st.integers(*spec.range))
         else:
             values[name] = draw(st.floats(*spec.range, allow_nan=False, allow_infinity=False))
-    if values["num_hard_negatives"] >= values["batch_size"]:  # the one rule between two levers
+    if values["num_hard_negatives"] >= values["batch_size"]:  # the rules between levers
         values["num_hard_negatives"] = draw(st.integers(0, values["batch_size"] - 1))
+    if not (values["user_id"] or values["user_features"] or values["history_encoder"]):
+        values["user_id"] = True  # the user tower must read something
     return TrainConfig(**values).validate()
 
 
@@ -122,11 +124,14 @@ def test_any_recommend_link_gives_valid_settings(query):
 @FAST
 @given(st.fixed_dictionaries({"mode": st.sampled_from(links.RECOMMEND_MODES), "user_id": st.sampled_from(USERS),
                               "movie_title": st.sampled_from(TITLES), "k": st.integers(*links.K_RANGE),
-                              "exclude_seen": st.booleans()}))
+                              "exclude_seen": st.booleans(),
+                              "likes": st.lists(st.sampled_from(TITLES[:5]), min_size=1, max_size=4, unique=True)
+                              .map(tuple)}))
 def test_recommend_link_round_trip(settings_):
     out, notices = links.recommend_from_query(links.recommend_to_query(settings_), USERS, TITLES)
     assert notices == []
-    keys = ("mode", "k") + (("user_id", "exclude_seen") if settings_["mode"] == "user" else ("movie_title",))
+    keys = ("mode", "k") + {"user": ("user_id", "exclude_seen"), "movie": ("movie_title",),
+                            "me": ("likes",)}[settings_["mode"]]
     assert {k: out[k] for k in keys} == {k: settings_[k] for k in keys}
 
 
@@ -135,9 +140,10 @@ def test_recommend_link_messages():
     out, notices = links.recommend_from_query(
         {"mode": "film", "user_id": "9999", "k": "1e9", "movie_title": "star war", "exclude_seen": "maybe"},
         USERS, TITLES)
-    assert out == {"mode": "user", "user_id": "42", "movie_title": "Star Wars (1977)", "k": 50, "exclude_seen": True}
+    assert out == {"mode": "user", "user_id": "42", "movie_title": "Star Wars (1977)", "k": 50, "exclude_seen": True,
+                   "likes": ("Star Wars (1977)", "Alien (1979)")}
     text = " | ".join(notices)
-    assert "mode='film' is not one of user, movie" in text
+    assert "mode='film' is not one of user, movie, me" in text
     assert "user_id='9999' is not a user of this dataset (ids run from 1 to 943); showing user 42" in text
     assert "k=1e9 is out of range [1, 50]; using 50" in text
     assert "movie_title='star war' is not a movie of this dataset" in text and "Did you mean 'Star Wars (1977)'" in text
@@ -145,3 +151,7 @@ def test_recommend_link_messages():
     out, notices = links.recommend_from_query({"k": "abc", "movie_title": "toy story (1995)"}, USERS, TITLES)
     assert (out["k"], out["movie_title"]) == (10, "Toy Story (1995)")  # case-insensitive exact title is fine
     assert notices == ["URL parameter k='abc' is not a number; using 10."]
+    out, notices = links.recommend_from_query({"mode": "me", "likes": "Alien (1979)|star war|Heat (1995)"}, USERS,
+                                              TITLES)
+    assert out["mode"] == "me" and out["likes"] == ("Alien (1979)", "Heat (1995)")  # the known picks, in order
+    assert len(notices) == 1 and "'star war'" in notices[0] and "Did you mean 'Star Wars (1977)'" in notices[0]

@@ -1,4 +1,7 @@
-"""``python -m recsys recommend``: top-k movies for a user or a movie, BruteForce vs ScaNN.
+"""``python -m recsys recommend``: top-k movies for a user, a movie or a list of liked movies, BruteForce vs ScaNN.
+
+``--likes T1 T2 ...`` ("recommend for me"): the run's user tower reads those movies as a
+new user's history (runs with ``history_encoder``; ``recsys/serving/for_me.py``).
 
 Per movie there are three answers (``--movie-model``): the retrieval run's movie tower
 (``two-tower``, the default), an item-to-item run (``item-to-item``: ``--item-run``, or the
@@ -17,6 +20,9 @@ def register(sub) -> None:
     r.add_argument("--run", required=True)
     r.add_argument("--user")
     r.add_argument("--movie")
+    r.add_argument("--likes", nargs="+", metavar="TITLE",
+                   help="movies you like (exact titles, e.g. \"Star Wars (1977)\"): the top-k for a new user who "
+                        "rated them, picked movies left out (runs whose user tower reads the history)")
     r.add_argument("--k", type=int, default=10)
     r.add_argument("--index", choices=("bruteforce", "scann", "both"), default="both")
     r.add_argument("--exclude-seen", action="store_true")
@@ -44,8 +50,8 @@ def run(a) -> int:
     from recsys.store import runs
     from recsys.training import train
 
-    if (a.user is None) == (a.movie is None):
-        raise UserError("give exactly one of --user ID or --movie TITLE")
+    if sum(x is not None for x in (a.user, a.movie, a.likes)) != 1:
+        raise UserError("give exactly one of --user ID, --movie TITLE or --likes TITLE [TITLE ...]")
     if not 1 <= a.k <= 100:  # before anything is loaded
         raise UserError(f"k must be between 1 and 100, got {a.k}")
     run_ = runs.load(a.run)
@@ -65,6 +71,8 @@ def run(a) -> int:
                         f"(and this one as --item-run)")
     if a.rerank is not None and a.user is None:
         raise UserError("--rerank goes with --user")
+    if a.likes is not None:
+        return likes_answer(a, run_, ds, params)
     rec = Recommender(run_, ds, params)
     if a.rerank is not None:
         return two_stage_answer(a, run_, ds, rec)
@@ -185,5 +193,29 @@ def two_stage_answer(a, run_, ds, rec) -> int:
         moved = r["retrieval_rank"] - r["rank"]
         lines.append(f"  {r['rank']:3d}. {r['movie_title']:55.55} {r['stars']:5.2f} stars  (stage 1: #{r['retrieval_rank']}"
                      f"{f', up {moved}' if moved > 0 else f', down {-moved}' if moved < 0 else ''})")
+    emit(out, a.json, "\n".join(lines))
+    return 0
+
+
+def likes_answer(a, run_, ds, params) -> int:
+    """``--likes T1 T2 ...``: the top-k of a new user who rated those movies, from both indexes."""
+    from recsys.serving import for_me
+    from recsys.serving.recommend import Recommender
+
+    reason = for_me.why_not(run_)
+    if reason:
+        raise UserError(reason)
+    for_me.movie_indices(ds, a.likes)  # unknown titles fail before the indexes are built
+    comp = for_me.for_likes(Recommender(run_, ds, params), a.likes, a.k)
+    out = {"query": comp.query, "k": a.k, "overlap": comp.overlap, "latency_ms": {}}
+    lines = [f"a new user who likes {', '.join(comp.query['likes'])} (run {run_.run_id}, liked movies left out)"]
+    for name in ("bruteforce", "scann"):
+        if a.index in (name, "both"):
+            out[name] = [{"rank": r["rank"], "movie_title": r["movie_title"], "score": r["score"],
+                          "genres": r["genres"]} for r in getattr(comp, name)]
+            out["latency_ms"][name] = comp.latency_ms[name]
+            lines.append(f"{name} ({comp.latency_ms[name]:.2f} ms/query)")
+            lines += [f"  {r['rank']:3d}. {r['movie_title']:55.55} {r['score']:8.3f}" for r in out[name]]
+    lines.append(f"overlap@{a.k}: {comp.overlap:.2f}")
     emit(out, a.json, "\n".join(lines))
     return 0

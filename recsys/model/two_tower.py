@@ -40,6 +40,22 @@ Two levers beyond the tutorial live in the towers (see ``TrainConfig``):
   step reads only the histories of the batch's users (a ragged gather). Serving (and test)
   uses all of a user's training ratings, the validation slice included, as EASE and the
   other baselines do; validation is scored with the fitted ratings alone.
+- ``history_encoder``: the user tower *reads* the history (``HistoryEncoder``): the multi-hot
+  vector x of the user's training movies, at length 1, through a linear layer (or tanh MLP),
+  u = x/||x|| W + b. EASE (Steck 2019) is this two-tower model with W a catalog x catalog matrix
+  fitted in closed form: its user vector is the history itself, its movie vectors the columns
+  of W. A d-dimensional W learns a compact version of that map. ``history_dropout`` hides a
+  share of the input movies at each step (a denoising autoencoder): without it the cheapest
+  way to score a user's movies high is to copy the input, and the model learns the identity.
+  With ``user_id`` off the user *is* their history, so anyone can be scored from a list of
+  movies (``recsys/model/fold_in.py``).
+- ``multinomial``: one example per user, the log-likelihood of all their training movies H_u
+  under one softmax over the whole catalog (Mult-DAE, Liang et al. 2018):
+
+      loss_u = - sum_{m in H_u} log softmax(s_u)_m = |H_u| log sum_c exp s(u, c) - sum_{m in H_u} s(u, m)
+
+  Every movie of the catalog is a negative of every user, none is sampled, so the scores need
+  no log-Q correction (that corrects for *sampled* negatives being mostly popular ones).
 """
 from __future__ import annotations
 
@@ -48,6 +64,7 @@ import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
 from recsys.config import TrainConfig
+from recsys.model.fold_in import PREFIX
 
 _MIN_LOG = -1e9  # log-weight of a column that must not count (exp underflows to 0)
 
@@ -100,8 +117,9 @@ class Tower(tf.keras.Model):
     """
 
     def __init__(self, vocab_size: int, dim: int, tables: dict | None = None, deep_layers=(), name=None,
-                 zero_init: bool = False, id_dropout: float = 0.0):
+                 zero_init: bool = False, id_dropout: float = 0.0, use_id: bool = True):
         super().__init__(name=name)
+        self.use_id = use_id
         # Keras' default is uniform(-0.05, 0.05). Zeros: an id that is never trained (a user with no
         # training ratings) keeps the zero vector, the "stranger" that id dropout trains for.
         self.id_embedding = tf.keras.layers.Embedding(vocab_size + 1, dim, name="id",  # last row: unknown id
@@ -120,13 +138,15 @@ class Tower(tf.keras.Model):
         self.out = tf.keras.layers.Dense(dim, name="projection") if (self.tables or deep_layers) else None
 
     def call(self, ids, training=None):
-        emb = self.id_embedding(ids)
-        if training and self.id_dropout:  # hide the id of some users: they must be described without it
-            keep = tf.cast(tf.random.uniform(tf.shape(ids)) >= self.id_dropout, emb.dtype)
-            emb = emb * keep[:, None]
-        elif self.id_dropout:  # serving: the id's average weight in training (classic dropout)
-            emb = emb * (1.0 - self.id_dropout)
-        parts = [emb]
+        parts = []
+        if self.use_id:
+            emb = self.id_embedding(ids)
+            if training and self.id_dropout:  # hide the id of some users: they must be described without it
+                keep = tf.cast(tf.random.uniform(tf.shape(ids)) >= self.id_dropout, emb.dtype)
+                emb = emb * keep[:, None]
+            elif self.id_dropout:  # serving: the id's average weight in training (classic dropout)
+                emb = emb * (1.0 - self.id_dropout)
+            parts.append(emb)
         for key, table in self.tables.items():
             value = tf.gather(table, ids)
             emb = self.feature_layers[key](value)
@@ -140,30 +160,116 @@ class Tower(tf.keras.Model):
         return self.out(x) if self.out is not None else x
 
 
+class HistoryEncoder(tf.keras.layers.Layer):
+    """x -> u: a user's movies as a multi-hot vector at length 1, through Dense layers (maths: ``fold_in``).
+
+    The first layer is a weighted sum of rows of W_1 (an embedding bag), so a step reads only
+    the batch's histories, never a users x catalog matrix. Hidden layers (``deep_layers``) take
+    tanh, as Mult-DAE's; the last layer is linear. ``dropout``: while training each input movie
+    is hidden with this probability and the kept ones count 1/(1 - p) more (inverted dropout on
+    x/||x||, so the expected input is unchanged and serving needs no rescaling).
+    """
+
+    def __init__(self, n_titles: int, dim: int, hidden=(), dropout: float = 0.0, name="history_encoder"):
+        super().__init__(name=name)
+        widths = list(hidden) + [dim]
+        self.first = tf.keras.layers.Embedding(n_titles, widths[0], name="w0")  # row c: movie c's column of W_1
+        self.first_bias = self.add_weight(name="b0", shape=[widths[0]], initializer="zeros")
+        self.rest = [tf.keras.layers.Dense(w, name=f"w{i + 1}") for i, w in enumerate(widths[1:])]
+        self.dropout = dropout
+
+    def call(self, movies: tf.RaggedTensor, training=None):
+        """movies: ragged [B, None] movie indices, one row per user -> [B, dim]."""
+        return self.finish(self.bag(movies, self.keep(movies, training)))
+
+    def keep(self, movies: tf.RaggedTensor, training=None):
+        """[N] weight of each input movie at this step: 0 if dropped, else 1/(1 - p); all 1 when serving."""
+        if training and self.dropout:
+            kept = tf.cast(tf.random.uniform(tf.shape(movies.flat_values)) >= self.dropout, tf.float32)
+            return kept / (1.0 - self.dropout)
+        return tf.ones(tf.shape(movies.flat_values), tf.float32)
+
+    def bag(self, movies: tf.RaggedTensor, keep):
+        """x/||x|| W_1, each movie's row times its ``keep`` weight: [B, width]."""
+        rows = movies.value_rowids()
+        counts = tf.cast(movies.row_lengths(), tf.float32)
+        weight = tf.gather(tf.math.rsqrt(tf.maximum(counts, 1.0)), rows) * keep
+        if not self.first.built:
+            self.first.build(None)
+        x = tf.sparse.SparseTensor(tf.stack([rows, tf.cast(movies.flat_values, tf.int64)], axis=1), weight,
+                                   tf.stack([movies.nrows(), tf.cast(self.first.input_dim, tf.int64)]))
+        return tf.sparse.sparse_dense_matmul(x, self.first.embeddings)  # x/||x|| as a sparse row times W_1
+
+    def finish(self, bag):
+        """From the first layer's sum to the user vector: + b_1, then the hidden layers (tanh in between)."""
+        h = bag + self.first_bias
+        for layer in self.rest:
+            h = layer(tf.tanh(h))
+        return h
+
+    def leave_one_out(self, lists: tf.RaggedTensor, user_index, movies, training=None):
+        """Per row (user ``lists[user_index]``, movie ``movies``): the encoding of that user's list minus the movie.
+
+        Each distinct user's list is summed once (with one dropout draw); a row then takes its
+        own movie's share back out and renormalises: (bag * sqrt(n) - keep_m W_m) / sqrt(n - 1).
+        The row's movie must be in the list (rows are the fitted ratings, lists their histories).
+        """
+        keep = self.keep(lists, training)
+        bags = self.bag(lists, keep)
+        n_titles = tf.cast(self.first.input_dim, tf.int64)
+        keys = lists.value_rowids() * n_titles + tf.cast(lists.flat_values, tf.int64)   # sorted: rows are sorted
+        user_index, movies = tf.cast(user_index, tf.int64), tf.cast(movies, tf.int64)
+        own_keep = tf.gather(keep, tf.searchsorted(keys, user_index * n_titles + movies))
+        n = tf.gather(tf.cast(lists.row_lengths(), tf.float32), user_index)
+        own = self.first(movies) * own_keep[:, None]
+        row = (tf.gather(bags, user_index) * tf.sqrt(n)[:, None] - own) * tf.math.rsqrt(tf.maximum(n - 1.0, 1.0))[:, None]
+        return self.finish(row)
+
+    def kernels(self) -> list:
+        """The weight matrices (for the L2 penalty)."""
+        return [self.first.embeddings] + [layer.kernel for layer in self.rest]
+
+    def arrays(self) -> dict:
+        """The layers as NumPy arrays, keyed as ``fold_in`` reads them."""
+        out = {f"{PREFIX}w0": self.first.embeddings.numpy(), f"{PREFIX}b0": self.first_bias.numpy()}
+        for i, layer in enumerate(self.rest, start=1):
+            out[f"{PREFIX}w{i}"], out[f"{PREFIX}b{i}"] = layer.kernel.numpy(), layer.bias.numpy()
+        return out
+
+
 class TwoTowerModel(tfrs.Model):
-    """The tutorial's model on integer ids: ``user_model``, ``movie_model`` and a Retrieval task."""
+    """The tutorial's model on integer ids: ``user_model``, ``movie_model`` and a Retrieval task.
+
+    With ``history_encoder`` the user side is ``encoder`` (the history) plus ``user_model`` (id
+    and features; absent when both are off). With ``multinomial`` a training example is a user.
+    """
 
     def __init__(self, config: TrainConfig, n_users: int, n_titles: int, candidate_probability=None,
                  user_tables=None, movie_tables=None, history=None, serving_history=None):
-        """``history``: [n_users, n_titles] sparse matrix of the fitted ratings (``user_history`` only);
-        ``serving_history``: of all training ratings (default: ``history``), what a user's vector is made
-        of when serving and on test. Validation is scored with ``history`` alone, so the slice it is scored
-        on never appears in the users' histories."""
+        """``history``: [n_users, n_titles] sparse matrix of the fitted ratings (``user_history``,
+        ``history_encoder`` and ``multinomial``); ``serving_history``: of all training ratings (default:
+        ``history``), what a user's vector is made of when serving and on test. Validation is scored with
+        ``history`` alone, so the slice it is scored on never appears in the users' histories."""
         super().__init__()
         self.config = config
         self.n_titles = n_titles
         self.history = None
-        if config.user_history:
+        if config.user_history or config.history_encoder or config.multinomial:
             if history is None:
-                raise ValueError("user_history needs the matrix of training ratings")
+                raise ValueError("this config needs the matrix of training ratings")
             self.history, self.history_count = _ragged(history)  # row u lists the movies user u rated
             self.serving_history, self.serving_count = _ragged(history if serving_history is None else serving_history)
+        if config.user_history:
             self.history_embedding = tf.keras.layers.Embedding(n_titles, config.embedding_dim, name="history",
                                                                embeddings_initializer="zeros")
+        self.encoder = (HistoryEncoder(n_titles, config.embedding_dim, config.deep_layers, config.history_dropout)
+                        if config.history_encoder else None)
         stranger = config.movie_bias or config.user_id_dropout > 0  # levers for users with no ratings
-        self.user_model = Tower(n_users, config.embedding_dim, user_tables if config.user_features else None,
-                                config.deep_layers, name="user_model", zero_init=stranger,
-                                id_dropout=config.user_id_dropout)
+        self.user_model = None
+        if config.user_id or config.user_features:
+            self.user_model = Tower(n_users, config.embedding_dim, user_tables if config.user_features else None,
+                                    config.deep_layers, name="user_model", zero_init=stranger,
+                                    id_dropout=config.user_id_dropout, use_id=config.user_id)
         self.movie_model = Tower(n_titles, config.embedding_dim, movie_tables if config.movie_features else None,
                                  config.deep_layers, name="movie_model")
         self.movie_bias = None
@@ -188,8 +294,14 @@ class TwoTowerModel(tfrs.Model):
 
         The bias b_m is folded into the dot product: user vectors end in 1, movie vectors in
         b_m, so u . m + b_m is still a plain dot product that any nearest-neighbour index serves.
+        The user side here is the id/feature tower only (zeros without it); the history is added
+        by the caller, who knows which history each row may read.
         """
-        queries, candidates = self.user_model(users, training=training), self.movie_model(movies, training=training)
+        if self.user_model is not None:
+            queries = self.user_model(users, training=training)
+        else:
+            queries = tf.zeros([tf.shape(users)[0], self.config.embedding_dim])
+        candidates = self.movie_model(movies, training=training)
         if self.movie_bias is None:
             return queries, candidates, queries, candidates
         ones = tf.ones_like(queries[:, :1])
@@ -205,17 +317,33 @@ class TwoTowerModel(tfrs.Model):
         movies = tf.gather(self.history if history is None else history, users)  # ragged [U, None]
         return tf.reduce_sum(tf.ragged.map_flat_values(self.history_embedding, movies), axis=1)
 
-    def _with_history(self, row_queries, users, user_index, features):
-        """Per-row user vectors: the user's vector plus the mean of h over their history minus this row's movie.
+    def _with_history(self, row_queries, users, user_index, features, training):
+        """Per-row user vectors: the user's vector plus what their history minus this row's movie says.
 
         ``users``: the batch's distinct users; ``user_index``: which of them each row holds.
+        ``user_history``: the mean of h over that history; ``history_encoder``: the encoder of it.
         """
+        if self.encoder is not None:
+            lists = tf.gather(self.history, users)                                 # ragged [U, None]
+            row_queries = _plus(row_queries, self.encoder.leave_one_out(lists, user_index, features["title_idx"],
+                                                                        training))
+        if not self.config.user_history:
+            return row_queries
         sums = tf.gather(self.history_sums(users), user_index)                # [B, d]
         own = self.history_embedding(features["title_idx"])                    # [B, d]: h of the row's movie
         others = tf.maximum(tf.gather(self.history_count, features["user_idx"]) - 1.0, 1.0)[:, None]
         return _plus(row_queries, (sums - own) / others)
 
+    def _penalty(self, q_raw, c_raw):
+        """``l2`` times the squared size of the step's tower vectors (and of the encoder's weights)."""
+        total = tf.reduce_sum(tf.square(q_raw)) + tf.reduce_sum(tf.square(c_raw))
+        if self.encoder is not None:
+            total += tf.add_n([tf.reduce_sum(tf.square(w)) for w in self.encoder.kernels()])
+        return self.config.l2 * total
+
     def compute_loss(self, features, training=False):
+        if self.config.multinomial:
+            return self._multinomial_loss(features, training)
         if self.config.full_softmax:
             return self._full_softmax_loss(features, training)
         users, user_index = tf.unique(features["user_idx"])
@@ -225,10 +353,10 @@ class TwoTowerModel(tfrs.Model):
         if self.history is None:
             loss = self.task(queries, candidates, user_index, movie_index, probability)
         else:  # every row has its own user vector now: rows are the "distinct users"
-            rows = self._with_history(tf.gather(queries, user_index), users, user_index, features)
+            rows = self._with_history(tf.gather(queries, user_index), users, user_index, features, training)
             loss = self.task(rows, candidates, tf.range(tf.shape(rows)[0]), movie_index, probability)
         if self.config.l2:
-            loss += self.config.l2 * (tf.reduce_sum(tf.square(q_raw)) + tf.reduce_sum(tf.square(c_raw)))
+            loss += self._penalty(q_raw, c_raw)
         return loss
 
     def _full_softmax_loss(self, features, training):
@@ -237,14 +365,14 @@ class TwoTowerModel(tfrs.Model):
             loss_i = -s(u_i, m_i) + log sum_c exp s(u_i, c)        (c over all C movies)
 
         The log-sum-exp is computed once per distinct user of the batch ([U, C] scores), or
-        per row with ``user_history`` (each row has its own history). No negatives are
-        sampled, so there is no sampling bias and log-Q has nothing to correct.
+        per row with a history (each row has its own). No negatives are sampled, so there is
+        no sampling bias and log-Q has nothing to correct.
         """
         users, user_index = tf.unique(features["user_idx"])
         batch_movies, _ = tf.unique(features["title_idx"])
         queries, candidates, q_raw, c_raw = self.towers(users, tf.range(self.n_titles), training)
         if self.history is not None:
-            queries = self._with_history(tf.gather(queries, user_index), users, user_index, features)
+            queries = self._with_history(tf.gather(queries, user_index), users, user_index, features, training)
             user_index = tf.range(tf.shape(queries)[0])
         scores = tf.matmul(queries, candidates, transpose_b=True)               # [U or B, C]
         if self.config.temperature != 1.0:
@@ -252,23 +380,71 @@ class TwoTowerModel(tfrs.Model):
         positive = tf.gather_nd(scores, tf.stack([user_index, features["title_idx"]], axis=1))
         loss = tf.reduce_sum(tf.gather(tf.reduce_logsumexp(scores, axis=1), user_index) - positive)
         if self.config.l2:  # the batch's users and movies, as in the in-batch loss
-            loss += self.config.l2 * (tf.reduce_sum(tf.square(q_raw)) +
-                                      tf.reduce_sum(tf.square(tf.gather(c_raw, batch_movies))))
+            loss += self._penalty(q_raw, tf.gather(c_raw, batch_movies))
         return loss
+
+    def _multinomial_loss(self, features, training):
+        """``multinomial``: the batch is users (``features["user_idx"]``), each with all its fitted movies.
+
+            loss_u = |H_u| log sum_c exp s(u, c) - sum_{m in H_u} s(u, m)
+
+        The user's vector reads the same history it is asked to predict; ``history_dropout``
+        is what stops it from copying its input.
+        """
+        users = features["user_idx"]
+        targets = tf.gather(self.history, users)                                 # ragged [B, None]
+        queries, candidates, q_raw, c_raw = self.towers(users, tf.range(self.n_titles), training)
+        queries = self._history_part(queries, users, targets, training)
+        scores = tf.matmul(queries, candidates, transpose_b=True)               # [B, C]
+        if self.config.temperature != 1.0:
+            scores = scores / self.config.temperature
+        rows = targets.value_rowids()
+        positive = tf.reduce_sum(tf.gather_nd(scores, tf.stack([rows, tf.cast(targets.flat_values, tf.int64)], 1)))
+        counts = tf.cast(targets.row_lengths(), tf.float32)
+        loss = tf.reduce_sum(tf.reduce_logsumexp(scores, axis=1) * counts) - positive
+        if self.config.l2:
+            loss += self._penalty(q_raw, c_raw)
+        return loss
+
+    def _history_part(self, queries, users, lists, training=False):
+        """``queries`` plus what each user's history ``lists`` (ragged, one row per user) says of them."""
+        if self.encoder is not None:
+            queries = _plus(queries, self.encoder(lists, training=training))
+        if self.config.user_history:
+            sums = tf.reduce_sum(tf.ragged.map_flat_values(self.history_embedding, lists), axis=1)
+            counts = tf.cast(lists.row_lengths(), tf.float32)
+            queries = _plus(queries, sums / tf.maximum(counts, 1.0)[:, None])
+        return queries
 
     def vectors(self, n_users: int, n_titles: int, serving: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """All user vectors [U, d] and all movie vectors [C, d], for evaluation and indexes.
 
-        With ``user_history`` a user's vector adds the mean h over their whole training history
-        (``serving``), or over the fitted ratings only (``serving=False``: for the validation slice).
+        With a history a user's vector reads their whole training history (``serving``), or
+        the fitted ratings only (``serving=False``: for the validation slice).
         """
-        users, movies, _, _ = self.towers(tf.range(n_users), tf.range(n_titles))
+        ids = tf.range(n_users)
+        users, movies, _, _ = self.towers(ids, tf.range(n_titles))
         if self.history is not None:
-            ids = tf.range(n_users)
-            history, count = (self.serving_history, self.serving_count) if serving else (self.history,
-                                                                                         self.history_count)
-            users = _plus(users, self.history_sums(ids, history) / tf.maximum(tf.gather(count, ids), 1.0)[:, None])
+            lists = tf.gather(self.serving_history if serving else self.history, ids)
+            users = self._history_part(users, ids, lists)
         return users.numpy(), movies.numpy()
+
+    def encoder_arrays(self, user_vectors_without_history: np.ndarray | None = None) -> dict:
+        """The history encoder as NumPy arrays for ``fold_in``, with the "stranger" vector s.
+
+        s is what the id/feature tower adds for someone who is not a training user: zero
+        without that tower, else the mean of the training users' tower vectors (so a visitor
+        is an average user plus their movies).
+        """
+        out = self.encoder.arrays()
+        d = self.config.embedding_dim
+        stranger = np.zeros(d, np.float32)
+        if self.user_model is not None:
+            stranger = np.asarray(user_vectors_without_history, np.float32)[:, :d].mean(axis=0)
+        if self.movie_bias is not None:
+            stranger = np.concatenate([stranger, [1.0]]).astype(np.float32)
+        out[f"{PREFIX}stranger"] = stranger
+        return out
 
 
 def _ragged(matrix):

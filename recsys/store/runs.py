@@ -111,6 +111,20 @@ class Run:
                 raise UserError(f"run {self.run_id}: vectors.npz is damaged ({type(e).__name__}: {e})") from None
         return self._vectors
 
+    def encoder(self) -> dict | None:
+        """A ``history_encoder`` run's encoder arrays (``recsys/model/fold_in.py``), else None."""
+        if self.kind != "retrieval" or not getattr(self.config, "history_encoder", False):
+            return None
+        from recsys.model.fold_in import PREFIX
+
+        if self._encoder is None:
+            try:
+                with np.load(self.path / "vectors.npz") as z:
+                    self._encoder = {k: z[k] for k in z.files if k.startswith(PREFIX)}
+            except (OSError, ValueError, zipfile.BadZipFile) as e:
+                raise UserError(f"run {self.run_id}: vectors.npz is damaged ({type(e).__name__}: {e})") from None
+        return self._encoder or None
+
     def vectors_for(self, ds) -> tuple[np.ndarray, np.ndarray]:
         """``vectors``, checked against ``ds``: one vector per user and per title of that dataset."""
         users, movies = self.vectors
@@ -180,7 +194,8 @@ def save(result, ds, root: Path | None = None) -> Run:
             np.savez(tmp / "vectors.npz", **result.arrays)
         else:
             queries = result.user_vectors if kind == "retrieval" else result.query_vectors
-            np.savez(tmp / "vectors.npz", **{VECTOR_KEYS[kind]: queries, "movie_vectors": result.movie_vectors})
+            np.savez(tmp / "vectors.npz", **{VECTOR_KEYS[kind]: queries, "movie_vectors": result.movie_vectors},
+                     **(getattr(result, "encoder", None) or {}))  # a history encoder's layers (model/fold_in.py)
         if result.model is not None:
             result.model.save_weights(str(tmp / "weights" / "ckpt"))
         (tmp / "run.json").write_text(json.dumps(meta, indent=1))  # written last: its presence means done

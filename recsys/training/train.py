@@ -19,6 +19,7 @@ from recsys import data as data_mod
 from recsys.config import TrainConfig
 from recsys.errors import UserError
 from recsys.evaluation import baselines, item_to_item, topk
+from recsys.model import fold_in
 
 
 class Callback:
@@ -109,6 +110,7 @@ class TrainResult:
     best_epoch: int
     model: object = field(default=None, repr=False)  # the Keras model (absent for loaded runs)
     strategy: str = ""         # "" on one device, else e.g. "mirrored x2" (see recsys/training/distributed.py)
+    encoder: dict | None = field(default=None, repr=False)  # history_encoder runs: the arrays fold_in reads
 
 
 def optimizer_for(config):
@@ -119,29 +121,41 @@ def optimizer_for(config):
     return tf.keras.optimizers.Adam(config.learning_rate)
 
 
-def validation_score(record: dict) -> float:
+def validation_score(record: dict, seen_only: bool = False) -> float:
     """What "best epoch" maximises: top-10 + top-100 on the validation slice, both variants.
 
     Both variants, because they pull apart as a model memorises its training ratings: with
     seen movies removed it keeps improving, while among all movies the user's own training
-    movies crowd the top of the list. Only validation numbers enter, never test ones.
+    movies crowd the top of the list. A model that reads the history to rebuild it (the
+    multinomial loss) is meant for the seen-removed list alone (``seen_only``): among all
+    movies it ranks what the user already rated first by design. Only validation numbers
+    enter, never test ones.
     """
-    return sum(record[key]["top_10"] + record[key]["top_100"] for key in ("validation", "validation_all"))
+    keys = ("validation",) if seen_only else ("validation", "validation_all")
+    return sum(record[key]["top_10"] + record[key]["top_100"] for key in keys)
 
 
-def run_epoch(train_step, columns: dict, batch_size: int, rng, epoch: int, callback: Callback) -> float:
+def run_epoch(train_step, columns: dict, batch_size: int, rng, epoch: int, callback: Callback,
+              sizes: np.ndarray | None = None) -> float:
     """One pass over the training rows in a fresh random order; the mean batch loss.
 
     ``columns``: the integer arrays a step is fed (one row per example), cut into batches of
-    ``batch_size``. Every step's loss goes to ``callback.on_batch``; a loss that is not a
-    finite number stops training with a message (the learning rate is too high).
+    ``batch_size``. ``sizes``: how many ratings each example holds (a user, for the multinomial
+    loss); a batch then takes examples until their ratings reach ``batch_size``. Every step's
+    loss goes to ``callback.on_batch``; a loss that is not a finite number stops training with
+    a message (the learning rate is too high).
     """
     n = len(next(iter(columns.values())))
     order = rng.permutation(n)
-    steps = -(-n // batch_size)
+    if sizes is None:
+        bounds = np.r_[np.arange(0, n, batch_size), n]
+    else:  # example i goes to step (ratings before it) // batch_size
+        step_of = (np.cumsum(sizes[order]) - sizes[order]) // batch_size
+        bounds = np.r_[0, np.flatnonzero(np.diff(step_of)) + 1, n]
+    steps = len(bounds) - 1
     total = 0.0
     for step in range(steps):
-        rows = order[step * batch_size:(step + 1) * batch_size]
+        rows = order[bounds[step]:bounds[step + 1]]
         loss = float(train_step({name: values[rows] for name, values in columns.items()})["total_loss"])
         if not np.isfinite(loss):
             raise UserError(f"training diverged at epoch {epoch} (loss {loss}); lower the learning rate")
@@ -165,8 +179,9 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
     from recsys.model.two_tower import TwoTowerModel
 
     config = config.validate()
-    if strategy is not None and config.user_history:
-        raise UserError("user_history is not supported with --strategy yet: train it on one device")
+    if strategy is not None and (config.user_history or config.history_encoder or config.multinomial):
+        raise UserError("user_history, history_encoder and multinomial are not supported with --strategy yet: "
+                        "train them on one device")
     ds = ds or load_dataset(config.variant)
     callback = callback or Callback()
     p = prepare(ds, config)
@@ -174,6 +189,7 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
         raise UserError(f"batch_size {config.batch_size} is larger than the {len(p.fit_users)} training ratings")
     n_users, n_movies = len(ds.user_ids), len(ds.titles)
 
+    reads_history = config.user_history or config.history_encoder or config.multinomial
     started = time.perf_counter()
     tf.keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
@@ -182,8 +198,8 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
             config, n_users, n_movies, candidate_probability=p.candidate_probability,
             user_tables=features.user_tables(ds) if config.user_features else None,
             movie_tables=features.movie_tables(ds) if config.movie_features else None,
-            history=p.fit_seen if config.user_history else None,
-            serving_history=p.seen if config.user_history else None,
+            history=p.fit_seen if reads_history else None,
+            serving_history=p.seen if reads_history else None,
         )
         model.compile(optimizer=optimizer_for(config))
     if strategy is None:
@@ -196,26 +212,40 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
         train_step = distributed.step_function(strategy, model)
 
     rng = np.random.default_rng(config.seed)
-    columns = {"user_idx": p.fit_users, "title_idx": p.fit_movies}
+    sizes = None
+    if config.multinomial:  # one example per user with fitted ratings, weighed by how many
+        per_user = np.diff(p.fit_seen.tocsr().indptr)
+        columns = {"user_idx": np.flatnonzero(per_user).astype(np.int32)}
+        sizes = per_user[columns["user_idx"]]
+        spec = {"user_idx": tf.TensorSpec([None], tf.int32)}
+        train_step = tf.function(model.train_step, input_signature=[spec])
+    else:
+        columns = {"user_idx": p.fit_users, "title_idx": p.fit_movies}
     history, best, best_score = [], None, -1.0
     for epoch in range(1, config.epochs + 1):
-        loss = run_epoch(train_step, columns, config.batch_size, rng, epoch, callback)
+        loss = run_epoch(train_step, columns, config.batch_size, rng, epoch, callback, sizes)
         users, movies = model.vectors(n_users, n_movies)
         record = {"epoch": epoch, "loss": loss, "seconds": time.perf_counter() - started,
                   **topk.evaluate(users, movies, p.test_users, p.test_movies, p.seen)}
         if len(p.val_users):  # both variants, as on test: "validation" seen removed, "validation_all" not
-            fitted = model.vectors(n_users, n_movies, serving=False)[0] if config.user_history else users
+            fitted = model.vectors(n_users, n_movies, serving=False)[0] if reads_history else users
             val_all, val_filtered = topk.ranks_both(fitted, movies, p.val_users, p.val_movies, p.fit_seen)
             record["validation"] = topk.accuracy_at(val_filtered)
             record["validation_all"] = topk.accuracy_at(val_all)
         history.append(record)
         # With a validation slice, keep the epoch that is best on it (never look at test).
-        score = validation_score(record) if len(p.val_users) else epoch
+        score = validation_score(record, config.multinomial) if len(p.val_users) else epoch
         if score > best_score:
-            best_score, best = score, (epoch, users, movies, record)
+            encoder = model.encoder_arrays(model.towers(tf.range(n_users), tf.range(1))[2].numpy()) \
+                if model.encoder is not None else None
+            best_score, best = score, (epoch, users, movies, record, encoder)
         callback.on_epoch(record)
 
-    best_epoch, users, movies, record = best
+    best_epoch, users, movies, record, encoder = best
+    if encoder is not None and model.user_model is None and not config.user_history:
+        # The user *is* their history: every saved user vector comes from the function that
+        # folds in a visitor's picks, so both are the same computation (recsys/model/fold_in.py).
+        users = fold_in.user_vectors(encoder, p.seen)
     space = item_to_item.similarity_space(movies, config.movie_bias)
     return TrainResult(
         config=config, user_vectors=users, movie_vectors=movies, history=history,
@@ -223,7 +253,7 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
                  "popularity": p.popularity,
                  "item_to_item": item_to_item.evaluate(p, item_to_item.embedding_scores(space), "two_tower")},
         seconds=time.perf_counter() - started, best_epoch=best_epoch, model=model,
-        strategy=_describe(strategy),
+        strategy=_describe(strategy), encoder=encoder,
     )
 
 

@@ -151,6 +151,10 @@ def config_from_query(query: dict) -> tuple[TrainConfig, list[str]]:
         notices.append(f"URL parameter num_hard_negatives={config.num_hard_negatives} must be smaller than "
                        f"batch_size {config.batch_size}; using 0 (all negatives).")
         config = config.with_(num_hard_negatives=0)
+    if not (config.user_id or config.user_features or config.history_encoder):
+        notices.append("URL parameter user_id=false leaves the user tower nothing to read (no user_features, no "
+                       "history_encoder); using user_id=true.")
+        config = config.with_(user_id=True)
     return config.validate(), notices
 
 
@@ -166,12 +170,14 @@ def differences(config: TrainConfig, base: TrainConfig) -> list[tuple[str, objec
 
 
 # ----------------------------------------------------------------------------- the Recommend page's link
-# ``?mode=user&user_id=42&k=10&exclude_seen=true`` or ``?mode=movie&movie_title=Star+Wars+(1977)&k=5``.
-RECOMMEND_KEYS = ("mode", "user_id", "movie_title", "k", "exclude_seen")
-RECOMMEND_MODES = ("user", "movie")
+# ``?mode=user&user_id=42&k=10&exclude_seen=true``, ``?mode=movie&movie_title=Star+Wars+(1977)&k=5`` or
+# ``?mode=me&likes=Star+Wars+(1977)|Alien+(1979)`` (the picks of "recommend for me", joined by ``|``).
+RECOMMEND_KEYS = ("mode", "user_id", "movie_title", "likes", "k", "exclude_seen")
+RECOMMEND_MODES = ("user", "movie", "me")
 K_RANGE = (1, 50)  # the page's slider
+LIKES_SEPARATOR = "|"
 RECOMMEND_DEFAULTS = {"mode": "user", "user_id": "42", "movie_title": "Star Wars (1977)", "k": 10,
-                      "exclude_seen": True}
+                      "exclude_seen": True, "likes": ("Star Wars (1977)", "Alien (1979)")}
 
 
 def _close_titles(raw: str, titles, n: int = 3) -> list[str]:
@@ -183,9 +189,9 @@ def _close_titles(raw: str, titles, n: int = 3) -> list[str]:
 def recommend_from_query(query: dict, user_ids, titles, defaults: dict | None = None) -> tuple[dict, list[str]]:
     """The Recommend page's settings a link describes, and a notice for every value that had to be replaced.
 
-    Returns ``{"mode": "user"|"movie", "user_id": str, "movie_title": str, "k": int,
-    "exclude_seen": bool}``: each value from the link when it is valid for this dataset
-    (a known user id, an exact movie title, a whole ``k`` within the slider's range), else
+    Returns ``{"mode": "user"|"movie"|"me", "user_id": str, "movie_title": str, "likes": tuple of
+    titles, "k": int, "exclude_seen": bool}``: each value from the link when it is valid for this
+    dataset (a known user id, an exact movie title, a whole ``k`` within the slider's range), else
     the default, with a notice naming the parameter. Never raises: a link is typed by people.
     ``defaults`` must hold valid values (a default user or title missing from the data falls
     back to the first one).
@@ -198,6 +204,7 @@ def recommend_from_query(query: dict, user_ids, titles, defaults: dict | None = 
         out["user_id"] = str(user_ids[0])
     if out["movie_title"] not in title_set and len(titles):
         out["movie_title"] = str(titles[0])
+    out["likes"] = tuple(t for t in out["likes"] if t in title_set)
     notices: list[str] = []
     if "mode" in q:
         raw = str(q["mode"]).strip().lower()
@@ -226,6 +233,16 @@ def recommend_from_query(query: dict, user_ids, titles, defaults: dict | None = 
             hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             notices.append(f"URL parameter movie_title={raw!r} is not a movie of this dataset; "
                            f"showing {out['movie_title']!r}.{hint}")
+    if "likes" in q:
+        picks = [t.strip() for t in str(q["likes"]).split(LIKES_SEPARATOR) if t.strip()]
+        known = [t for t in picks if t in title_set]
+        unknown = [t for t in picks if t not in title_set]
+        if unknown:
+            close = [c for raw in unknown for c in _close_titles(raw, titles, 1)]
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            notices.append(f"URL parameter likes={q['likes']!r} names {len(unknown)} movie(s) not in this dataset "
+                           f"({', '.join(repr(t) for t in unknown[:3])}); left out.{hint}")
+        out["likes"] = tuple(dict.fromkeys(known))
     if "k" in q:
         raw = str(q["k"]).strip()
         try:
@@ -258,6 +275,8 @@ def recommend_to_query(settings: dict) -> dict:
     if settings["mode"] == "user":
         out["user_id"] = str(settings["user_id"])
         out["exclude_seen"] = format_value(bool(settings["exclude_seen"]))
+    elif settings["mode"] == "me":
+        out["likes"] = LIKES_SEPARATOR.join(settings["likes"])
     else:
         out["movie_title"] = str(settings["movie_title"])
     return out
