@@ -6,6 +6,7 @@ from recsys import config as cfg
 from recsys.errors import UserError
 from recsys.evaluation.topk import CANDIDATES
 from recsys.experiments import sweep
+from recsys.notebook import writer as notebook
 from recsys.store import kinds, runs
 from recsys.ui import charts
 
@@ -177,6 +178,8 @@ def saved_runs_tab(items) -> None:
         retrieval_curves(items, k, candidates)
     for kind, found in others.items():
         kind_curves(kind, found)
+    if items:
+        take_home(items)
 
 
 def retrieval_curves(items, k: int, candidates: str) -> None:
@@ -193,6 +196,23 @@ def retrieval_curves(items, k: int, candidates: str) -> None:
         st.altair_chart(charts.runs_final_bars(picked, candidates))
     else:
         st.info("Pick one or more runs to plot.")
+
+
+def take_home(items) -> None:
+    """One run as a runnable TFRS notebook or script, to download (``recsys/notebook/writer.py``)."""
+    st.subheader("Take a run home")
+    by_id = {r.run_id: r for r in items}
+    rid = st.selectbox("Run", list(by_id), key="take_home_run", format_func=lambda i: f"{i} · {by_id[i].label()}",
+                       help="The run in plain TensorFlow Recommenders, in the order of the TFRS tutorial.")
+    ds, _ = cache.dataset_or_problem(by_id[rid].config.variant)
+    config, identity = notebook.for_run(by_id[rid], ds)
+    left, right = st.columns(2)
+    left.download_button("Download as notebook", data=lambda: notebook.notebook_text(config, identity),
+                         file_name=f"run_{rid}.ipynb", mime="application/x-ipynb+json", on_click="ignore",
+                         key="compare_notebook", icon="📓", width="stretch")
+    right.download_button("Download as script", data=lambda: notebook.script(config, identity),
+                          file_name=f"run_{rid}.py", mime="text/x-python", on_click="ignore", key="compare_script",
+                          icon="🐍", width="stretch")
 
 
 def main() -> None:

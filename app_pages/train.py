@@ -24,6 +24,7 @@ from recsys.errors import UserError
 from recsys.evaluation import item_to_item as i2i
 from recsys.evaluation import topk
 from recsys.experiments import multitask
+from recsys.notebook import writer as notebook
 from recsys.store import jobs, runs
 from recsys.ui import charts, links
 
@@ -349,6 +350,31 @@ def show_result(run_id: str, how: str, seconds: float, current: TrainConfig | No
     st.altair_chart(charts.training_curves(run.history, pop, run.config.epochs, width=CHART_WIDTH), width="content")
     st.altair_chart(charts.versus_baselines(run.history, references, run.config.epochs, width=CHART_WIDTH),
                     width="content")
+    take_home(run)
+
+
+def take_home(run, key: str = "train") -> None:
+    """The run as a TFRS notebook or script to download, and "Show the code" with the lines it changed marked."""
+    ds, _ = cache.dataset_or_problem(run.config.variant)  # without the data the notebook just cannot check its split
+    config, identity = notebook.for_run(run, ds)
+    st.subheader("Take it home")
+    st.caption("The same model in plain TensorFlow Recommenders, in the order of the TFRS tutorial: run it in "
+               "Jupyter or Colab and it trains, evaluates and exports this run.")
+    left, right = st.columns(2)
+    left.download_button("Download as notebook", data=lambda: notebook.notebook_text(config, identity),
+                         file_name=f"run_{run.run_id}.ipynb", mime="application/x-ipynb+json", on_click="ignore",
+                         key=f"{key}_notebook", icon="📓", width="stretch")
+    right.download_button("Download as script", data=lambda: notebook.script(config, identity),
+                          file_name=f"run_{run.run_id}.py", mime="text/x-python", on_click="ignore",
+                          key=f"{key}_script", icon="🐍", width="stretch")
+    with st.expander("Show the code"):
+        cells = notebook.marked(config, identity)
+        changed = sum(len(cell.changed) for cell in cells)
+        st.caption(f"Lines ending in `{notebook.MARK}` ({changed}) differ from the *TFRS tutorial* preset: that is "
+                   "where this run's settings act. Each cell's note is the help of the settings it holds.")
+        for cell in cells:
+            st.markdown(cell.markdown)
+            st.code(cell.annotated(), language="python")
 
 
 # ----------------------------------------------------------------------------- page

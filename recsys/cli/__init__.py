@@ -1,4 +1,4 @@
-"""Command line: ``python -m recsys {data,train,train-item-to-item,train-ranking,recommend,runs,bench,sweep,sweep-multitask,export,embeddings,report,ready}``.
+"""Command line: ``python -m recsys {data,train,train-item-to-item,train-ranking,recommend,runs,bench,sweep,sweep-multitask,export,notebook,embeddings,report,ready}``.
 
 Every number a page shows can be had here too. One module per command, each with
 ``register(sub)`` (its flags) and ``run(args)`` (what it does); the library below never
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import sys
 
-from recsys.cli import (bench, data, embeddings, export, ready, recommend, report, runs, sweep, sweep_multitask, train,
-                        train_item_to_item, train_ranking)
+from recsys.cli import (bench, data, embeddings, export, notebook, ready, recommend, report, runs, sweep, sweep_multitask,
+                        train, train_item_to_item, train_ranking)
 from recsys.cli.output import Parser
 from recsys.errors import UserError
 
 COMMANDS = (data, train, train_item_to_item, train_ranking, recommend, runs, bench, sweep, sweep_multitask, export,
-            embeddings, report, ready)
+            notebook, embeddings, report, ready)
 
 
 def build_parser() -> Parser:

@@ -1,8 +1,9 @@
-"""``python -m recsys bench train | eval | ann | scale``: our path against the reference, in one run.
+"""``python -m recsys bench train | eval | ann | scale | notebook``: our path against the reference, in one run.
 
 ``train``/``eval`` are ``recsys/bench/speed.py``, ``ann`` is ``recsys/bench/ann.py`` (its code,
 and TensorFlow with it, loads only when it runs), ``scale`` is ``recsys/bench/scale.py``, one
-size per fresh process so that each size's peak memory is its own.
+size per fresh process so that each size's peak memory is its own. ``notebook`` executes the
+generated notebooks of two presets in a fresh kernel (``recsys/bench/notebook.py``).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from recsys.errors import UserError
 
 
 def register(sub) -> None:
-    b = sub.add_parser("bench", help="benchmarks: train | eval | ann | scale")
+    b = sub.add_parser("bench", help="benchmarks: train | eval | ann | scale | notebook")
     bs = b.add_subparsers(dest="bench", required=True, parser_class=Parser)
     for name, fn in (("train", run_train), ("eval", run_eval)):
         q = bs.add_parser(name)
@@ -26,6 +27,7 @@ def register(sub) -> None:
         q.set_defaults(fn=fn)
     register_ann(bs)
     register_scale(bs)
+    register_notebook(bs)
 
 
 # --------------------------------------------------------------------------- train, eval
@@ -206,3 +208,28 @@ def scale_in_child(n: int, a) -> dict:
         why = "killed (out of memory?)" if proc.returncode < 0 else last
         raise UserError(f"bench scale at {n:,} interactions failed: {why}")
     return json.loads(proc.stdout.strip().splitlines()[-1])[0]
+
+
+# --------------------------------------------------------------------------- notebook
+
+
+def register_notebook(bs) -> None:
+    p = bs.add_parser("notebook", help="execute the generated notebooks of presets in a fresh kernel, beside the runs")
+    p.add_argument("--presets", default="tutorial,best",
+                   help="comma-separated preset keys (tutorial, best, history); default: tutorial,best")
+    p.add_argument("--timeout", type=int, default=3600, help="seconds one cell may run")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=run_notebook)
+
+
+def run_notebook(a) -> int:
+    from recsys import config as cfg
+    from recsys.bench import notebook
+
+    presets = [p.strip() for p in a.presets.split(",") if p.strip()]
+    unknown = [p for p in presets if p not in cfg.PRESET_KEYS]
+    if unknown or not presets:
+        raise UserError(f"--presets: choose among {', '.join(cfg.PRESET_KEYS)}, got {a.presets!r}")
+    rows = notebook.bench(presets, a.timeout, progress(a.json))
+    emit(rows, a.json, notebook.markdown_table(rows))
+    return 0

@@ -1,0 +1,219 @@
+"""Every retrieval run as a TFRS notebook: one per lever, one executed in a fresh kernel, one from the app.
+
+The registry walk generates a notebook per lever set to a value other than its default (and
+random lever combinations) without running it: valid nbformat, every code cell valid Python,
+the lever's own lines in it. The executed notebook is the tiny run's (dim 8, 1 epoch) on the
+real ML-100k, run top to bottom by nbclient in a new ipykernel process that inherits this
+session's $RECSYS_HOME. The browser test opens the Train page in Chromium, trains the tiny
+config, opens "Show the code" and downloads the notebook.
+"""
+import ast
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from recsys import config as cfg
+from recsys.cli import main
+from recsys.errors import UserError
+from recsys.notebook import levers, writer
+from tests.serve import CHROMIUM, FLAGS, IDLE_JS, streamlit_server
+
+IDENTITY = writer.Identity(run_id="test", export_dir="export", test_key="0123456789ab")
+# Levers that need another one on to be valid (TrainConfig.validate says why).
+COMPANIONS = {"user_id": {"user_features": True}, "history_dropout": {"history_encoder": True}}
+
+
+def non_default(name: str):
+    """A value of lever ``name`` other than the tutorial preset's, inside its range."""
+    spec, default = cfg.LEVERS[name], getattr(cfg.TUTORIAL, name)
+    if spec.kind == "bool":
+        return not default
+    if spec.kind == "choice":
+        return next(c for c in spec.choices if c != default)
+    if spec.kind == "layers":
+        return (16,)
+    lo, hi = spec.range
+    return next(v for v in (*spec.sweep, *spec.stops, hi, lo) if v != default and lo <= v <= hi)
+
+
+def check(config: cfg.TrainConfig) -> list:
+    """Generate ``config``'s notebook and script; assert they are valid; return the marked cells."""
+    nb = nbformat.reads(writer.notebook_text(config, IDENTITY), as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert len(code) == 13 and nb.cells[0].cell_type == "markdown"
+    assert code[0].source.index('os.environ["TF_USE_LEGACY_KERAS"] = "1"') < code[0].source.index("import tensorflow")
+    for i, cell in enumerate(code):
+        assert "⟨" not in cell.source and "⟪" not in cell.source, cell.source
+        compile(cell.source, f"cell {i}", "exec")
+    compile(writer.script(config, IDENTITY), "script", "exec")
+    return writer.marked(config, IDENTITY)
+
+
+def test_every_lever_has_its_notebook_code():
+    assert set(levers.ENTRIES) == set(cfg.LEVERS)
+
+
+@pytest.mark.parametrize("name", sorted(cfg.LEVERS))
+def test_each_lever_gives_a_valid_notebook_with_its_own_lines(name):
+    """A lever set to a non-default value: valid notebook, cells compile, its lines differ from the tutorial's."""
+    config = cfg.TUTORIAL.with_(**{name: non_default(name)}, **COMPANIONS.get(name, {})).validate()
+    marked = check(config)
+    assert sum(len(cell.changed) for cell in marked) > 0, f"{name}: the notebook is the tutorial's"
+    notes = "\n".join(cell.markdown for cell in marked)
+    assert cfg.LEVERS[name].help in notes  # the cell holding its lines carries its help
+
+
+def test_the_tutorial_preset_is_the_tutorials_code():
+    marked = check(cfg.TUTORIAL)
+    assert not any(cell.changed for cell in marked)
+    code = {cell.section: cell.code for cell in marked}
+    assert "tf.keras.Sequential" in code["query"] and "tf.keras.Sequential" in code["candidate"]
+    assert "tfrs.tasks.Retrieval(" in code["task"] and "FactorizedTopK" in code["task"]
+    assert "Adagrad(learning_rate=0.1)" in code["fit"] and ".batch(8192)" in code["fit"]
+    assert "namespace_whitelist=[\"Scann\"]" in code["scann"]
+
+
+@pytest.mark.parametrize("preset", sorted(cfg.PRESETS))
+def test_the_presets_give_valid_notebooks(preset):
+    check(cfg.PRESETS[preset])
+
+
+LEVER_VALUES = {
+    "split": st.sampled_from(cfg.SPLITS), "split_fraction": st.sampled_from([0.7, 0.8]),
+    "validation_fraction": st.sampled_from([0.0, 0.1]), "l2": st.sampled_from([0.0, 0.01]),
+    "deep_layers": st.sampled_from([(), (16,), (32, 16)]), "temperature": st.sampled_from([1.0, 0.5]),
+    "num_hard_negatives": st.sampled_from([0, 100]), "user_id_dropout": st.sampled_from([0.0, 0.3]),
+    "history_dropout": st.sampled_from([0.0, 0.5]), "optimizer": st.sampled_from(cfg.OPTIMIZERS),
+    **{n: st.booleans() for n, spec in cfg.LEVERS.items() if spec.kind == "bool"},
+}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(st.fixed_dictionaries({n: s for n, s in LEVER_VALUES.items() if n in cfg.LEVERS}))
+def test_any_lever_combination_gives_a_valid_notebook(values):
+    try:
+        config = cfg.TUTORIAL.with_(**values).validate()
+    except UserError:  # a combination the registry refuses: no run can have it
+        return
+    check(config)
+
+
+def test_bad_input_is_one_line_and_exit_2(ml100k, tiny_run, tmp_path, capsys):
+    from recsys.store import runs
+
+    cases = [["--run", "no-such-run", "--out", str(tmp_path / "a.ipynb")],
+             ["--run", tiny_run.run_id, "--out", str(tmp_path / "missing" / "a.ipynb")],
+             ["--run", tiny_run.run_id, "--out", str(tmp_path)],
+             ["--run", tiny_run.run_id, "--out", str(tmp_path / "a.ipynb"), "--script", str(tmp_path / "a.ipynb")],
+             ["--run", tiny_run.run_id, "--out", "/proc/a.ipynb"]]
+    for config in (cfg.RANKING_TUTORIAL.with_(epochs=1), cfg.ITEM_DEFAULT.with_(epochs=1)):  # not retrieval runs
+        cases.append(["--run", runs.train_or_load(config, ml100k)[0].run_id, "--out", str(tmp_path / "b.ipynb")])
+    for argv in cases:
+        assert main(["notebook", *argv]) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert not list(tmp_path.glob("*.ipynb"))
+
+
+def test_the_cli_writes_the_notebook_and_the_script(tiny_run, tmp_path, capsys):
+    out, script = tmp_path / "my_run.ipynb", tmp_path / "my_run.py"
+    assert main(["notebook", "--run", tiny_run.run_id, "--out", str(out), "--script", str(script), "--json"]) == 0
+    said = json.loads(capsys.readouterr().out)
+    assert said["run_id"] == tiny_run.run_id and said["export_dir"] == "my_run_export" and len(said["test_key"]) == 12
+    nb = nbformat.read(out, as_version=4)
+    nbformat.validate(nb)
+    assert tiny_run.run_id in nb.cells[0].source and "embedding_dimension = 8" in "".join(c.source for c in nb.cells)
+    compile(script.read_text(), str(script), "exec")
+
+
+@pytest.fixture(scope="module")
+def executed(ml100k, tiny_run, tmp_path_factory):
+    """The tiny run's notebook, executed top to bottom in a fresh kernel (``bench notebook``'s own path)."""
+    from recsys.bench import notebook as bench
+
+    folder = tmp_path_factory.mktemp("executed")
+    return folder, bench.run_notebook(tiny_run, ml100k, folder)
+
+
+def outputs(nb, starts: str) -> str:
+    cell = next(c for c in nb.cells if c.cell_type == "code" and c.source.startswith(starts))
+    return "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
+
+
+def test_the_notebook_runs_to_the_end_in_a_fresh_kernel(executed, tiny_run):
+    folder, got = executed
+    nb = got["notebook"]
+    assert "wrote export" in outputs(nb, "def all_vectors")  # the last cell ran
+    assert got["same_split"] and "the run's own test ratings" in outputs(nb, "tf.random.set_seed")
+    assert "the lab's offline loader" in outputs(nb, 'VARIANT = "100k"')  # no network here: the fallback ran
+    assert got["results"]["run_id"] == tiny_run.run_id
+
+
+def test_factorized_top_k_agrees_with_our_evaluator_on_the_notebooks_vectors(executed):
+    _, got = executed
+    for k in cfg.KS:  # FactorizedTopK as the notebook printed it, ours on its exported vectors (all candidates)
+        assert abs(got["printed"][f"top_{k}"] - got["ours"]["test"][f"top_{k}"]) <= 0.002, k
+    assert 0.05 < got["ours"]["test"]["top_100"] < 0.5  # a trained model, not noise
+
+
+def test_the_exported_savedmodel_reloads_with_the_bruteforce_titles(executed, ml100k):
+    import tensorflow as tf
+
+    from recsys.bench import notebook as bench
+
+    folder, got = executed
+    line = next(line for line in outputs(got["notebook"], "# Create a model").splitlines()
+                if line.startswith("Recommendations for user 42: "))
+    index_titles = ast.literal_eval(line.split(": ", 1)[1])  # what the BruteForce index answered in the notebook
+    loaded = tf.saved_model.load(str(folder / "export" / "bruteforce"))
+    scores, titles = loaded(tf.constant(["42"]))
+    assert [t.decode() for t in titles[0].numpy()] == index_titles
+    users, movies = bench.exported_vectors(folder / "export", ml100k)  # and what the vectors say, in NumPy
+    row = users[list(ml100k.user_ids).index("42")] @ movies.T
+    assert np.allclose(np.sort(row)[::-1][:10], scores[0].numpy(), atol=1e-4)
+
+
+def test_train_page_shows_the_code_and_downloads_it_in_chromium(ml100k, tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    home = tmp_path_factory.mktemp("notebook-home")
+    (home / "data").symlink_to(Path(os.environ["RECSYS_HOME"]) / "data")
+    with streamlit_server(home) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(f"{url}/train?embedding_dim=8&epochs=1&batch_size=4096")
+            page.get_by_text("Nothing trained in this session yet").wait_for(timeout=180_000)
+            page.get_by_role("button", name="Train", exact=True).click()
+            page.get_by_text("Show the code").wait_for(timeout=300_000)
+            page.wait_for_function(f"() => {IDLE_JS}", timeout=60_000)
+            page.get_by_text("Show the code").click()
+            code = page.locator('[data-testid="stCode"]')
+            code.first.wait_for(timeout=30_000)
+            shown = "\n".join(code.all_inner_texts())
+            assert "tfrs.tasks.Retrieval(" in shown and "tfrs.layers.factorized_top_k.ScaNN" in shown
+            marked = [line for line in shown.splitlines() if line.rstrip().endswith(writer.MARK)]
+            assert any("embedding_dimension = 8" in line for line in marked), marked  # the slider's line, marked
+            assert not any("tfrs.tasks.Retrieval(" in line for line in marked)  # the tutorial's lines are not
+            body = page.inner_text("body")
+            assert "Traceback" not in body and page.locator('[data-testid="stException"]').count() == 0
+            files = {}
+            for label in ("Download as notebook", "Download as script"):
+                with page.expect_download(timeout=60_000) as download:
+                    page.get_by_role("button", name=label).click()
+                files[label] = Path(download.value.path()).read_text()
+            nb = nbformat.reads(files["Download as notebook"], as_version=4)
+            nbformat.validate(nb)
+            assert "embedding_dimension = 8" in "".join(c.source for c in nb.cells)
+            compile(files["Download as script"], "script", "exec")
+        finally:
+            browser.close()
