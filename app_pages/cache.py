@@ -281,7 +281,7 @@ def coordinates(run_id: str, method: str, with_users: bool) -> dict:
     from recsys.ui import embedding_map
 
     r = run(run_id)
-    users, movies = embedding_map.spaces(*r.vectors, r.config.movie_bias)
+    users, movies = embedding_map.spaces(*r.vectors, r.config.movie_bias, r.encoder())
     return embedding_map.project(movies, users if with_users else None, method)
 
 
@@ -294,5 +294,5 @@ def genre_agreement(run_id: str, k: int = 10) -> dict:
     ds = dataset(r.config.variant)
     table = embedding_map.movie_table(ds)
     genres = ds.title_genres.reindex(ds.titles).fillna("").tolist()
-    space = embedding_map.spaces(*r.vectors, r.config.movie_bias)[1]
+    space = embedding_map.spaces(*r.vectors, r.config.movie_bias, r.encoder())[1]
     return embedding_map.genre_agreement(space, genres, k, 20, table["ratings"].to_numpy())

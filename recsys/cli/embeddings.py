@@ -30,7 +30,7 @@ def run(a) -> int:
 
     run_ = runs.load(a.run)
     ds = train.load_dataset(run_.config.variant)
-    users, movies = em.spaces(*run_.vectors_for(ds), run_.config.movie_bias)
+    users, movies = em.spaces(*run_.vectors_for(ds), run_.config.movie_bias, run_.encoder())
     table = em.movie_table(ds)
     genres = ds.title_genres.reindex(ds.titles).fillna("").tolist()
     agree = em.genre_agreement(movies, genres, a.k, a.min_ratings, table["ratings"].to_numpy())

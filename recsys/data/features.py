@@ -34,6 +34,29 @@ def user_tables(ds: Dataset) -> dict:
     return {"age": pad(age), "gender": pad(gender), "occupation": pad(occupation), "joined": joined(ds)}
 
 
+JOINED_BUCKETS = 8  # the join time as a token: which eighth of the data's time span the user arrived in
+
+
+def user_tokens(ds: Dataset):
+    """The user features as tokens, a sparse [U, T] 0/1 matrix: one column per age bucket, gender, occupation
+    and join-time bucket (each user has 4 ones). A history encoder reads them beside the user's movies, as
+    a few more inputs: a user without ratings is then described by these alone."""
+    import scipy.sparse
+
+    tables = user_tables(ds)
+    joined_bucket = np.minimum((tables["joined"][:-1, 0] * JOINED_BUCKETS).astype(np.int64), JOINED_BUCKETS - 1)
+    columns, offset = [], 0
+    for values, size in ((tables["age"][:-1], len(AGE_BUCKETS) + 1), (tables["gender"][:-1], 3),
+                         (tables["occupation"][:-1], int(tables["occupation"].max()) + 1),
+                         (joined_bucket, JOINED_BUCKETS)):
+        columns.append(offset + np.asarray(values, np.int64))
+        offset += size
+    n = len(ds.user_ids)
+    cols = np.stack(columns, axis=1).ravel()
+    rows = np.repeat(np.arange(n), len(columns))
+    return scipy.sparse.csr_array((np.ones(len(cols), np.float32), (rows, cols)), shape=(n, offset))
+
+
 def joined(ds: Dataset) -> np.ndarray:
     """[U + 1, 1] float32: each user's first rating time scaled to [0, 1] (last row: unknown user, 0)."""
     r = ds.ratings

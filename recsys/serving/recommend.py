@@ -132,7 +132,7 @@ class Recommender:
         self.scann_params = (scann_params or idx.default_scann_params(len(ds.titles))).validate(len(ds.titles), k=1)
         self.bruteforce = idx.build_bruteforce(self.movie_vectors)
         self.scann = idx.build_scann(self.movie_vectors, self.scann_params, k=1)  # k is given per query
-        space = i2i.similarity_space(self.movie_vectors, run.config.movie_bias)
+        space = i2i.similarity_space(self.movie_vectors, run.config.movie_bias, run.encoder())
         self.similar = SimilarMovies(space, space, ds, self.scann_params)  # "movies like this", by cosine
         self._user_pos = {u: i for i, u in enumerate(ds.user_ids)}
         self._genres = self.similar.genres

@@ -51,8 +51,7 @@ class Kind:
 
     def preset(self, key: str):
         """The preset named ``key`` ("best", "tutorial", …), or *Our best* when this kind has none of that name."""
-        names = {"best": "Our best", "tutorial": "TFRS tutorial", "history": "Our best + history"}
-        return self.presets.get(names.get(key, key), self.default)
+        return self.presets.get(cfg.PRESET_KEYS.get(key, key), self.default)
 
     def headline_of(self, metrics: dict) -> float:
         return float(lookup(metrics, self.headline))

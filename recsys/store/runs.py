@@ -376,7 +376,7 @@ def item_to_item_metrics(run: Run, ds) -> dict:
     from recsys.evaluation import item_to_item as i2i
     from recsys.training import train
 
-    space = i2i.similarity_space(run.vectors_for(ds)[1], run.config.movie_bias)
+    space = i2i.similarity_space(run.vectors_for(ds)[1], run.config.movie_bias, run.encoder())
     return i2i.evaluate(train.prepare(ds, run.config), i2i.embedding_scores(space), "two_tower")
 
 

@@ -190,6 +190,12 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
     n_users, n_movies = len(ds.user_ids), len(ds.titles)
 
     reads_history = config.user_history or config.history_encoder or config.multinomial
+    inputs = (None, None)  # what the history encoder reads: the movies, and the feature tokens with user_features
+    if config.history_encoder and config.user_features:
+        import scipy.sparse
+
+        tokens = features.user_tokens(ds)
+        inputs = tuple(scipy.sparse.hstack([seen, tokens], format="csr") for seen in (p.fit_seen, p.seen))
     started = time.perf_counter()
     tf.keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
@@ -200,6 +206,7 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
             movie_tables=features.movie_tables(ds) if config.movie_features else None,
             history=p.fit_seen if reads_history else None,
             serving_history=p.seen if reads_history else None,
+            inputs=inputs[0], serving_inputs=inputs[1],
         )
         model.compile(optimizer=optimizer_for(config))
     if strategy is None:
@@ -245,8 +252,8 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
     if encoder is not None and model.user_model is None and not config.user_history:
         # The user *is* their history: every saved user vector comes from the function that
         # folds in a visitor's picks, so both are the same computation (recsys/model/fold_in.py).
-        users = fold_in.user_vectors(encoder, p.seen)
-    space = item_to_item.similarity_space(movies, config.movie_bias)
+        users = fold_in.user_vectors(encoder, p.seen if inputs[1] is None else inputs[1])
+    space = item_to_item.similarity_space(movies, config.movie_bias, encoder)
     return TrainResult(
         config=config, user_vectors=users, movie_vectors=movies, history=history,
         metrics={"model": {"test": record["test"], "test_filtered": record["test_filtered"]},

@@ -28,9 +28,17 @@ from recsys.evaluation import item_to_item as i2i
 METHODS = ("pca", "tsne")
 
 
-def spaces(user_vectors: np.ndarray, movie_vectors: np.ndarray, movie_bias: bool) -> tuple:
-    """A run's ``(users, movies)`` where the map draws and compares them (see the module docstring)."""
-    return i2i.normalised(i2i.without_bias(user_vectors, movie_bias)), i2i.similarity_space(movie_vectors, movie_bias)
+def spaces(user_vectors: np.ndarray, movie_vectors: np.ndarray, movie_bias: bool, encoder: dict | None = None) -> tuple:
+    """A run's ``(users, movies)`` where the map draws and compares them (see the module docstring).
+
+    With a history encoder the movie space has the encoder's half too (``similarity_space``);
+    users are drawn in the movie tower's half (zeros in the other), where their dot products live.
+    """
+    users = i2i.normalised(i2i.without_bias(user_vectors, movie_bias))
+    movies = i2i.similarity_space(movie_vectors, movie_bias, encoder)
+    if movies.shape[1] > users.shape[1]:
+        users = np.concatenate([users, np.zeros((len(users), movies.shape[1] - users.shape[1]), users.dtype)], axis=1)
+    return users, movies
 
 
 def pca(vectors: np.ndarray, fit_on: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
