@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.txt
 data: $(VENV)/.installed          ## fetch + parse ML-100k into $RECSYS_HOME/data (cached)
 	$(PY) -m recsys data
 
-run: data                         ## start the app on http://localhost:$(PORT) (first start: trains Our best once)
+run: data                         ## start the app on http://localhost:$(PORT) (first start: trains one run of each kind, ~1-2 min)
 	$(PY) -m recsys ready
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 

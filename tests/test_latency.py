@@ -78,5 +78,5 @@ def test_the_recommend_page_says_how_and_when_its_latency_was_measured(tiny_run)
     shown = {m.label: m for m in at.metric}
     for label in ("BruteForce latency", "ScaNN latency"):
         assert shown[label].value.endswith(" ms") and float(shown[label].value.split()[0]) > 0
-        assert "median of" in shown[label].help and "measured again every" in shown[label].help
+        assert "Median of" in shown[label].help and "measured again every" in shown[label].help
         assert "(server time)" in shown[label].help

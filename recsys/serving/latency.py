@@ -68,8 +68,8 @@ class Figure:
         n = len(self.bursts)
         queries = sum(b.queries for b in self.bursts)
         when = time.strftime("%H:%M:%S", time.localtime(self.newest.at))
-        what = (f"median of {n} measurements ({queries} single queries in all)" if n > 1
-                else f"median of {queries} single queries")
+        what = (f"Median of {n} measurements ({queries} single queries in all)" if n > 1
+                else f"Median of {queries} single queries")
         load = ("taken while other work held the processor (no quiet moment yet; measured again as soon as there "
                 "is one)" if self.busy else "taken when nothing else was running")
         return f"{what}, the last at {when} (server time), {load}; measured again every {REFRESH_S:.0f} s."
