@@ -32,10 +32,12 @@ def test_query_round_trip_and_fixes():
     for config in (TUTORIAL, BEST, TUTORIAL.with_(deep_layers=(64, 32), l2=1e-5, user_features=True)):
         assert links.config_from_query(links.config_to_query(config)) == (config, [])
     config, notices = links.config_from_query({
-        "embedding_dim": "999", "epochs": "abc", "learning_rate": "0.05", "optimizer": "sgd",
+        "embedding_dim": "9999", "epochs": "abc", "learning_rate": "0.05", "optimizer": "sgd",
         "popularity_correction": "maybe", "deep_layers": "a,b", "seed": "-3", "preset": "best"})
-    assert (config.embedding_dim, config.epochs, config.learning_rate, config.optimizer) == (256, BEST.epochs, 0.05, "adam")
-    assert config.seed == 0 and config.popularity_correction is True and config.deep_layers == ()
+    assert (config.embedding_dim, config.epochs, config.learning_rate, config.optimizer) == (1024, BEST.epochs, 0.05,
+                                                                                             "adam")
+    assert config.seed == 0 and config.popularity_correction is BEST.popularity_correction
+    assert config.deep_layers == ()
     for name in ("embedding_dim", "epochs", "optimizer", "popularity_correction", "deep_layers", "seed"):
         assert sum(name in n for n in notices) == 1, (name, notices)
     assert not any("learning_rate" in n for n in notices)  # in range, between slider stops: kept as is
@@ -54,10 +56,10 @@ def test_home_explains_and_links(ml100k):
 
 
 def test_train_page_url_clamping_and_presets(ml100k):
-    at = open_page("app_pages/train.py", {"embedding_dim": "999", "optimizer": "sgd", "batch_size": "5000",
+    at = open_page("app_pages/train.py", {"embedding_dim": "9999", "optimizer": "sgd", "batch_size": "5000",
                                       "epochs": "two", "learning_rate": "0.00001"})
     assert_clean(at)
-    assert at.slider(key="embedding_dim").value == 256
+    assert at.slider(key="embedding_dim").value == 1024
     assert at.selectbox(key="optimizer").value == "adagrad"
     assert at.select_slider(key="batch_size").value == 5000  # between the stops, in range: kept
     assert at.select_slider(key="learning_rate").value == 0.0001
@@ -66,12 +68,13 @@ def test_train_page_url_clamping_and_presets(ml100k):
     for name in ("embedding_dim", "optimizer", "epochs", "learning_rate"):
         assert name in warned
     assert "batch_size" not in warned
-    assert at.query_params["embedding_dim"] == "256"  # the fixed value is mirrored back into the URL
+    assert at.query_params["embedding_dim"] == "1024"  # the fixed value is mirrored back into the URL
 
     at.selectbox(key="preset").select("Our best").run()
     assert_clean(at)
     assert at.slider(key="embedding_dim").value == BEST.embedding_dim
-    assert at.toggle(key="popularity_correction").value is True
+    assert at.toggle(key="popularity_correction").value is BEST.popularity_correction
+    assert at.toggle(key="history_encoder").value is True and at.toggle(key="multinomial").value is True
     assert at.query_params["optimizer"] == "adam"
     for name in links.LEVER_KEYS:  # every other lever sits in "More levers", with its lever's one-line help
         assert at.get_by_key(name).help == LEVERS[name].help, name

@@ -15,7 +15,7 @@ from tests.helpers import TINY
 
 # The user tower reads only the history: a visitor's picks and a test user's training movies are the same input.
 ENCODER = TINY.with_(history_encoder=True, user_id=False, multinomial=True, history_dropout=0.5, movie_bias=True,
-                     embedding_dim=16, epochs=3, optimizer="adam", learning_rate=0.003)
+                     embedding_dim=32, epochs=10, optimizer="adam", learning_rate=0.003)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 import scipy.sparse
 
 from recsys import cli
-from recsys.config import BEST, ITEM_DEFAULT, TUTORIAL
+from recsys.config import ID_TOWER, ITEM_DEFAULT, TUTORIAL
 from recsys.evaluation import item_to_item as i2i
 from recsys.store import runs
 from recsys.training import item_to_item as fit_i2i
@@ -93,10 +93,10 @@ def test_every_lever_keeps_item_to_item_meaningful(ml100k, lever):
         assert raw["model"]["distinct"] < 100, raw
 
 
-def test_our_best_preset_has_meaningful_neighbours_and_cosine_beats_the_dot_product(ml100k):
-    result = train.fit(BEST, ml100k)
-    check_meaningful(result, ml100k, "Our best")
-    p = train.prepare(ml100k, BEST)
+def test_the_id_tower_preset_has_meaningful_neighbours_and_cosine_beats_the_dot_product(ml100k):
+    result = train.fit(ID_TOWER, ml100k)
+    check_meaningful(result, ml100k, "Id tower")
+    p = train.prepare(ml100k, ID_TOWER)
     q, _ = i2i.held_out(p)
     pop = np.bincount(p.train_movies, minlength=len(ml100k.titles))
     tower = i2i.without_bias(result.movie_vectors, True)

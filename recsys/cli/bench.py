@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from recsys.bench import catalogs
 from recsys.cli.output import Parser, emit, progress
+from recsys import config as cfg
 from recsys.errors import UserError
 
 
@@ -172,8 +173,10 @@ def libraries_text(out: dict) -> str:
 def register_scale(bs) -> None:
     p = bs.add_parser("scale", help="cost per dataset size on synthetic MovieLens-like data (1e6 .. 2.5e7)")
     p.add_argument("--interactions", default="1e6,1e7", help="comma-separated sizes, e.g. 1e6,1e7,2.5e7")
-    p.add_argument("--embedding-dim", type=int, default=32)
-    p.add_argument("--batch-size", type=int, default=8192)
+    p.add_argument("--preset", choices=sorted(cfg.PRESET_KEYS), default="tutorial",
+                   help="the settings timed (one epoch of them); default: the tutorial's")
+    p.add_argument("--embedding-dim", type=int, help="override the preset's")
+    p.add_argument("--batch-size", type=int, help="override the preset's")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic data")
     p.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)  # one process for all sizes
     p.add_argument("--json", action="store_true")
@@ -185,7 +188,9 @@ def run_scale(a) -> int:
     from recsys.bench import scale
 
     sizes = scale.parse_sizes(a.interactions)
-    config = cfg.TUTORIAL.with_(embedding_dim=a.embedding_dim, batch_size=a.batch_size, epochs=1).validate()
+    config = cfg.PRESETS[cfg.PRESET_KEYS[a.preset]].with_(epochs=1, validation_fraction=0.0)
+    overrides = {k: v for k, v in (("embedding_dim", a.embedding_dim), ("batch_size", a.batch_size)) if v is not None}
+    config = config.with_(**overrides).validate()
     if a.in_process:
         rows = [scale.measure(n, config, a.seed) for n in sizes]
     else:
@@ -201,7 +206,10 @@ def run_scale(a) -> int:
 def scale_in_child(n: int, a) -> dict:
     """Run one size in a fresh process, so its peak memory is its own."""
     cmd = [sys.executable, "-m", "recsys", "bench", "scale", "--interactions", str(n), "--in-process", "--json",
-           "--embedding-dim", str(a.embedding_dim), "--batch-size", str(a.batch_size), "--seed", str(a.seed)]
+           "--preset", a.preset, "--seed", str(a.seed)]
+    for flag, value in (("--embedding-dim", a.embedding_dim), ("--batch-size", a.batch_size)):
+        if value is not None:
+            cmd += [flag, str(value)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]

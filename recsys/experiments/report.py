@@ -464,8 +464,8 @@ def ladder() -> list[tuple[str, str, cfg.TrainConfig]]:
     steps.append((f"user tower reads the history instead of the id (linear, {best.embedding_dim}-d, "
                   f"{best.history_dropout:.0%} dropped)", "a user is what they watched: EASE's user vector, learned", c))
     steps.append((f"+ multinomial loss, {best.epochs} epochs on all training ratings = Our best",
-                  "all of a user's movies against the whole catalog at once: past EASE with seen movies removed",
-                  best))
+                  "all of a user's movies against the whole catalog at once: the step that catches up with EASE "
+                  "with seen movies removed, and gives up the list among all movies", best))
     return steps
 
 

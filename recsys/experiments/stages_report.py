@@ -25,7 +25,7 @@ N = 100
 RANKERS = {"TFRS tutorial": cfg.RANKING_TUTORIAL, "Our best": cfg.RANKING_BEST}
 
 
-def collect(seeds: list[int], ds=None, progress=None, retrieval_preset=cfg.BEST, rankers=None,
+def collect(seeds: list[int], ds=None, progress=None, retrieval_preset=cfg.ID_TOWER, rankers=None,
             multitask_base=cfg.RANKING_TUTORIAL) -> dict:
     """Train (or reuse) every run the three tables need; their numbers, per seed.
 
