@@ -80,3 +80,21 @@ def test_the_recommend_page_says_how_and_when_its_latency_was_measured(tiny_run)
         assert shown[label].value.endswith(" ms") and float(shown[label].value.split()[0]) > 0
         assert "Median of" in shown[label].help and "measured again every" in shown[label].help
         assert "(server time)" in shown[label].help
+
+
+def test_the_ann_lab_times_brute_force_again_rather_than_keep_one_figure(tiny_run):
+    """The ANN lab keeps a catalog's workload for every visitor; its brute-force timings are not kept for good."""
+    from recsys.bench import ann, catalogs
+
+    users, movies = tiny_run.vectors
+    prep = ann.prepare(catalogs.trained(movies, users), k=10, n_queries=60, latency_queries=30)
+    first = {name: dict(b) for name, b in prep.brute.items()}
+    assert not ann.refresh_brute(prep)  # just timed: nothing to do
+    with Hog():
+        assert not ann.refresh_brute(prep, refresh_s=0.0)  # old enough, but something else holds the processor
+    assert prep.brute == first
+    timed_at = prep.timed_at
+    ann.time_brute_single(prep)  # what refresh_brute does when the figures are old and the processor is free
+    assert prep.timed_at > timed_at
+    for name, b in prep.brute.items():  # new single-query figures; what was not re-timed stays
+        assert b["latency_ms_mean"] > 0 and b["qps"] == first[name]["qps"]
