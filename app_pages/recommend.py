@@ -160,7 +160,9 @@ def for_me(run, rec, ds, k: int) -> idx.Comparison | None:
     st.session_state["likes"] = [t for t in st.session_state.get("likes", []) if t in titles]  # another dataset's
     st.multiselect("Movies you like (type to search)", list(ds.titles), key="likes", max_selections=for_me_mod.MAX_PICKS,
                    help="The run's user tower reads these as a new user's history, the same way it read every "
-                        "training user's movies; nothing is retrained. Your picks are left out of the lists.")
+                        "training user's movies; nothing is retrained. Your picks are left out of the lists. A "
+                        "training user's age, gender and occupation count too; yours are unknown here, so only your "
+                        "movies do.")
     reason = for_me_mod.why_not(run)
     if reason:
         st.info(f"This run cannot recommend for a list of movies: {reason}. The TFRS tutorial's user tower is a "

@@ -20,7 +20,7 @@ from recsys.model import fold_in
 from recsys.serving import index as idx
 from recsys.serving.recommend import Recommender, check_k, describe
 
-MAX_PICKS = 200
+MAX_PICKS = 100  # what the page's picker takes (the CLI takes any number)
 
 
 def presets_that_can() -> list[str]:
@@ -47,8 +47,6 @@ def movie_indices(ds: Dataset, titles) -> np.ndarray:
     titles = [str(t).strip() for t in titles if str(t).strip()]
     if not titles:
         raise UserError("pick at least one movie you like")
-    if len(titles) > MAX_PICKS:
-        raise UserError(f"at most {MAX_PICKS} movies, got {len(titles)}")
     position = {str(t): i for i, t in enumerate(ds.titles)}
     out = []
     for t in titles:
