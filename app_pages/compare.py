@@ -11,6 +11,8 @@ from recsys.store import kinds, runs
 from recsys.ui import charts
 
 FLASH = "compare_flash"
+TRAINING_HELP = ("Wall time of that training, measured once when it ran, on a machine that may have been doing other "
+                 "work then: a fact of the run, not a benchmark (python -m recsys bench train measures speed).")
 
 
 def run_table(items, k: int) -> None:
@@ -39,7 +41,7 @@ def run_table(items, k: int) -> None:
                                    "before?"),
         "itemknn_hit_10": pct("item-kNN hit@10", "The same measure for item-kNN on this run's split"),
         "best_epoch": "best epoch",
-        "seconds": st.column_config.NumberColumn("training", format="%.1f s"),
+        "seconds": st.column_config.NumberColumn("training", format="%.1f s", help=TRAINING_HELP),
     })
 
 
@@ -54,7 +56,8 @@ def kind_table(kind: str, items) -> None:
         "created": st.column_config.DatetimeColumn("trained", format="YYYY-MM-DD HH:mm"),
         **{name: st.column_config.NumberColumn(label, format="%.4f", help=help)
            for name, (label, help, _) in k.columns.items()},
-        "best_epoch": "best epoch", "seconds": st.column_config.NumberColumn("training", format="%.1f s")})
+        "best_epoch": "best epoch", "seconds": st.column_config.NumberColumn("training", format="%.1f s",
+                                                                             help=TRAINING_HELP)})
 
 
 def kind_curves(kind: str, items) -> None:
