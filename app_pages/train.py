@@ -373,8 +373,8 @@ def take_home(run, key: str = "train") -> None:
         st.caption(f"Lines ending in `{notebook.MARK}` ({changed}) differ from the *TFRS tutorial* preset: that is "
                    "where this run's settings act. Each cell's note is the help of the settings it holds.")
         for cell in cells:
-            st.markdown(cell.markdown)
-            st.code(cell.annotated(), language="python")
+            st.markdown(f"##### {cell.title}\n\n{cell.note}")
+            st.code(cell.annotated(), language="python", wrap_lines=True)
 
 
 # ----------------------------------------------------------------------------- page

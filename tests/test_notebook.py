@@ -105,6 +105,48 @@ def test_any_lever_combination_gives_a_valid_notebook(values):
     check(config)
 
 
+# Every lever's code at work, three notebooks (dim 8, 1 epoch): the in-batch softmax with every option and the
+# mean history, the multinomial loss with the history encoder on the temporal split, the full softmax.
+COMBINATIONS = {
+    "in-batch": dict(popularity_correction=True, validation_fraction=0.1, l2=0.01, user_features=True,
+                     movie_features=True, deep_layers=(16,), remove_accidental_hits=True, temperature=0.5,
+                     num_hard_negatives=100, movie_bias=True, user_id_dropout=0.3, user_history=True, batch_size=1024),
+    "multinomial": dict(multinomial=True, history_encoder=True, history_dropout=0.5, user_id=False,
+                        user_features=True, movie_bias=True, deep_layers=(16,), l2=0.001, validation_fraction=0.1,
+                        split="temporal", optimizer="adam", learning_rate=0.01),
+    "full softmax": dict(full_softmax=True, history_encoder=True, temperature=0.5, l2=0.01, split_fraction=0.9),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMBINATIONS))
+def test_lever_combinations_train_and_evaluate(ml100k, tmp_path, name, capsys):
+    """The notebook's cells up to evaluate, run here on the real ML-100k: FactorizedTopK agrees with our evaluator."""
+    from recsys.evaluation import topk
+    from recsys.training import train
+    from tests.helpers import TINY
+
+    config = TINY.with_(**COMBINATIONS[name]).validate()
+    identity = writer.Identity(run_id=name, export_dir=str(tmp_path / "export"), test_key=writer.test_key(ml100k, config))
+    space = {}
+    for cell in writer.cells(config, identity):
+        exec(compile(cell.code, cell.section, "exec"), space)
+        if cell.section == "evaluate":
+            break
+    printed = capsys.readouterr().out
+    assert "the run's own test ratings" in printed
+    if config.validation_fraction:
+        assert "kept epoch 1 of 1" in printed
+    users = space["model"].user_model(space["unique_user_ids"]).numpy()
+    movies = space["model"].movie_model(space["unique_movie_titles"]).numpy()
+    p = train.prepare(ml100k, config)
+    order_u = np.searchsorted(space["unique_user_ids"], ml100k.user_ids.astype(str))
+    order_m = np.searchsorted(space["unique_movie_titles"], ml100k.titles.astype(str))
+    ours = topk.accuracy_at(topk.ranks(users[order_u], movies[order_m], p.test_users, p.test_movies))
+    factorized = space["test_metrics"]["factorized_top_k/top_100_categorical_accuracy"]
+    assert abs(factorized - ours["top_100"]) <= 0.002, (factorized, ours)
+    assert ours["top_100"] > 0.05  # trained
+
+
 def test_bad_input_is_one_line_and_exit_2(ml100k, tiny_run, tmp_path, capsys):
     from recsys.store import runs
 
@@ -181,6 +223,7 @@ def test_the_exported_savedmodel_reloads_with_the_bruteforce_titles(executed, ml
 
 
 def test_train_page_shows_the_code_and_downloads_it_in_chromium(ml100k, tmp_path_factory):
+    """Train the tiny config on the Train page; "Show the code" marks its slider's line; both downloads; Compare's."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed")
     from playwright.sync_api import sync_playwright
@@ -215,5 +258,12 @@ def test_train_page_shows_the_code_and_downloads_it_in_chromium(ml100k, tmp_path
             nbformat.validate(nb)
             assert "embedding_dimension = 8" in "".join(c.source for c in nb.cells)
             compile(files["Download as script"], "script", "exec")
+
+            page.get_by_role("link", name="Compare runs").first.click()  # the same run, from the Compare page
+            page.get_by_text("Take a run home", exact=True).wait_for(timeout=120_000)
+            page.wait_for_function(f"() => {IDLE_JS}", timeout=60_000)
+            with page.expect_download(timeout=60_000) as download:
+                page.get_by_role("button", name="Download as notebook").click()
+            assert nbformat.reads(Path(download.value.path()).read_text(), as_version=4).cells == nb.cells
         finally:
             browser.close()

@@ -255,6 +255,8 @@ def _user_features(c, code):
         times = ratings["timestamp"].to_numpy(np.float64)
         joined = (users["first_rating"].to_numpy(np.float64) - times.min()) / max(times.max() - times.min(), 1.0)
         user_joined = np.concatenate([[0.0], joined]).astype(np.float32)[:, None]""")
+    if not user_tower(c):  # no id: the history encoder reads the features, as tokens (see history_encoder)
+        return
     code.add("user_init", """
         small = max(4, embedding_dimension // 4)
         self.age = tf.keras.layers.Embedding(int(user_age.max()) + 1, small)
@@ -320,10 +322,12 @@ def _deep_layers(c, code):
 def _remove_accidental_hits(c, code):
     if not c.remove_accidental_hits or not sampled(c):
         return
+    code.put("task_pre", "title_ids = tf.keras.layers.StringLookup(vocabulary=unique_movie_titles, mask_token=None)"
+                         "  # titles as numbers")
     code.add("task_args", "remove_accidental_hits=True,")
-    task_argument(code, 'candidate_ids=features["movie_title"],')
-    # The task then checks the metrics by id: the candidates carry their titles.
-    code.put("candidates", "lambda titles: (titles, movie_model(titles))")
+    task_argument(code, 'candidate_ids=title_ids(features["movie_title"]),')
+    # The task then checks the metrics by id: the candidates carry theirs.
+    code.put("candidates", "lambda titles: (title_ids(titles), movie_model(titles))")
 
 
 @lever_code("temperature")
@@ -343,8 +347,21 @@ def _num_hard_negatives(c, code):
 
 
 def user_tower(c) -> bool:
-    """Whether the user side has an id/feature tower (else it is only what the history encoder reads)."""
-    return c.user_id or c.user_features
+    """Whether the user side has an id/feature tower (else it is only what the history encoder reads).
+
+    With the history encoder the user features are tokens of the encoder's input, not a tower of their own.
+    """
+    return c.user_id or (c.user_features and not c.history_encoder)
+
+
+def feature_tokens(c) -> bool:
+    """The history encoder reads the user's features as four more entries of its input (the lab's ``inputs``)."""
+    return c.history_encoder and c.user_features
+
+
+def read_from(c) -> tuple[str, str]:
+    """The names of what a user's history part reads while fitting and when serving."""
+    return ("fit_inputs", "serving_inputs") if feature_tokens(c) else ("fit_history", "serving_history")
 
 
 def rows_in_loss(c) -> bool:
@@ -357,10 +374,10 @@ def histories(code) -> None:
     rating_positions(code)
     code.add("user_tables", """
 
-        def histories(rows):
+        def histories(rows, more=None):
             \"\"\"Each user's distinct movies among ``rows``: a ragged [users + 1, None] of lookup indexes (row 0: unknown).\"\"\"
             pairs = pd.DataFrame({"user": user_pos[rows] + 1, "title": title_pos[rows] + 1}).drop_duplicates()
-            pairs = pairs.sort_values(["user", "title"])
+            pairs = pd.concat([pairs, more]).sort_values(["user", "title"])  # sorted: a row's movie is found by search
             return tf.RaggedTensor.from_value_rowids(pairs["title"].to_numpy(), pairs["user"].to_numpy(),
                                                      nrows=len(unique_user_ids) + 1)
 
@@ -369,13 +386,24 @@ def histories(code) -> None:
         serving_history = histories(train_rows)  # all training ratings: what serving, and the test, read""")
 
 
-def reads_history(code) -> None:
+def evaluate_on_serving_vectors(c, code) -> None:
+    """compute_loss builds each training row's user from the *other* training movies; evaluate must score the
+    users as served, from all their training movies (``user_model``), as the lab's evaluator does."""
+    ids = 'candidate_ids=title_ids(features["movie_title"]), ' if c.remove_accidental_hits and sampled(c) else ""
+    code.put("evaluate_first", f"""
+        if not training:  # model.evaluate: FactorizedTopK on the users as served (all their training movies)
+            return self.task(self.user_model(features["user_id"]), self.movie_model(features["movie_title"]),
+                             {ids}compute_metrics=True)""")
+
+
+def reads_history(c, code) -> None:
     """The user vector plus what the user's history says (``read``, written by the history lever)."""
+    fit, serving = read_from(c)
     code.put("query_class", "yes")
     code.put("user_call_args", ", history=None")
-    code.put("user_call", "x = x + self.read(self.lookup(user_ids), serving_history if history is None else history, "
+    code.put("user_call", f"x = x + self.read(self.lookup(user_ids), {serving} if history is None else history, "
                           "training)")
-    code.put("validation_history", ", history=fit_history")
+    code.put("validation_history", f", history={fit}")
 
 
 @lever_code("movie_bias")
@@ -433,7 +461,8 @@ def _user_history(c, code):
         return
     histories(code)
     title_lookup(code)
-    reads_history(code)
+    reads_history(c, code)
+    evaluate_on_serving_vectors(c, code)
     code.add("user_init", """
         self.history_embedding = tf.keras.layers.Embedding(len(unique_movie_titles) + 1, embedding_dimension,
                                                            embeddings_initializer="zeros")""")
@@ -471,7 +500,7 @@ class HistoryEncoder(tf.keras.layers.Layer):
 
     def __init__(self, widths, dropout=0.0):
         super().__init__()
-        self.first = tf.keras.layers.Embedding(len(unique_movie_titles) + 1, widths[0])  # row c: movie c's row of W_1
+        self.first = tf.keras.layers.Embedding(EMBEDDING_ROWS, widths[0])  # row c: input c's row of W_1
         self.first_bias = self.add_weight(name="b0", shape=[widths[0]], initializer="zeros")
         self.rest = [tf.keras.layers.Dense(width) for width in widths[1:]]
         self.dropout = dropout
@@ -505,7 +534,7 @@ class HistoryEncoder(tf.keras.layers.Layer):
         """Per row: the encoding of its user's list without the row's own movie (one dropout draw per user)."""
         keep = self.keep(lists, training)
         bags = self.bag(lists, keep)
-        n_titles = tf.cast(len(unique_movie_titles) + 1, tf.int64)
+        n_titles = tf.cast(self.first.input_dim, tf.int64)
         user_of_row, titles = tf.cast(user_of_row, tf.int64), tf.cast(titles, tf.int64)
         keys = lists.value_rowids() * n_titles + tf.cast(lists.flat_values, tf.int64)  # sorted: lists are sorted
         own_keep = tf.gather(keep, tf.searchsorted(keys, user_of_row * n_titles + titles))
@@ -525,19 +554,37 @@ def _history_encoder(c, code):
         return
     histories(code)
     title_lookup(code)
-    reads_history(code)
-    code.add("user_tables", ENCODER)
+    reads_history(c, code)
+    evaluate_on_serving_vectors(c, code)
+    fit, _ = read_from(c)
+    inputs = "len(unique_movie_titles) + 1"
+    if feature_tokens(c):
+        inputs += " + n_tokens"
+        code.add("user_tables", """
+
+            # The user's features as four tokens of the encoder's input, after the titles: age bucket, gender,
+            # occupation and which eighth of the data's time span they joined in (a user without ratings has these).
+            offsets = np.cumsum([0, len(AGE_BUCKETS) + 1, 3, int(user_occupation.max()) + 1])
+            joined_eighth = np.minimum((user_joined[1:, 0] * 8).astype(np.int64), 7)
+            user_tokens = np.stack([user_age[1:], user_gender[1:], user_occupation[1:], joined_eighth], axis=1) + offsets
+            n_tokens = offsets[-1] + 8
+            token_pairs = pd.DataFrame({"user": np.repeat(np.arange(1, len(unique_user_ids) + 1), 4),
+                                        "title": len(unique_movie_titles) + 1 + user_tokens.ravel()})
+            fit_inputs = histories(⟨fit_rows⟩, token_pairs)  # what the encoder reads: movies, then features
+            serving_inputs = histories(train_rows, token_pairs)""")
+    code.add("user_tables", ENCODER.replace("EMBEDDING_ROWS", inputs))
     widths = "".join(f"{size}, " for size in c.deep_layers)
     code.add("user_init", f"self.encoder = HistoryEncoder([{widths}embedding_dimension], dropout=⟨encoder_dropout⟩)")
     code.put("user_methods", '''
 
         def read(self, index, history, training=False):
-            """The history encoder on each user's movies in ``history``."""
+            """The history encoder on what each user's row of ``history`` holds."""
             return self.encoder(tf.gather(history, index), training=training)''')
+    code.put("read_fit", fit)
     code.put("embed", TOWER_ROWS)
     code.put("rows", """
         # Each row's user: the tower's vector plus the encoder of the user's *other* training movies.
-        lists = tf.gather(fit_history, self.user_model.lookup(users))
+        lists = tf.gather(⟨read_fit⟩, self.user_model.lookup(users))
         user_embeddings = tf.gather(user_vectors, user_of_row) + self.user_model.encoder.leave_one_out(
             lists, user_of_row, self.title_lookup(features["movie_title"]), training=training)""")
     if c.l2:
@@ -557,10 +604,10 @@ def _user_id(c, code):
         return
     code.put("query_class", "yes")
     code.put("user_id_layer", "")
-    if c.user_features:  # the features alone describe the user
+    if user_tower(c):  # the features alone describe the user
         code.put("user_tower", "")
     else:  # no tower at all: the user is what the history encoder reads
-        code.put("user_tower", "x = tf.zeros([tf.shape(index)[0], embedding_dimension])  # no id, no features")
+        code.put("user_tower", "x = tf.zeros([tf.shape(index)[0], embedding_dimension])  # no id, no feature tower")
 
 
 @lever_code("multinomial")
@@ -570,11 +617,9 @@ def _multinomial(c, code):
     histories(code)
     code.put("query_class", "yes")  # the loss reads the tower and the history apart
     code.add("model_init", "self.catalog = tf.constant(unique_movie_titles)")
-    history = " + self.user_model.read(index, fit_history, training)" if c.user_history or c.history_encoder else ""
+    history = f" + self.user_model.read(index, {read_from(c)[0]}, training)" if c.user_history or c.history_encoder else ""
+    evaluate_on_serving_vectors(c, code)  # test batches are ratings, not users
     code.put("embed", f"""
-        if not training:  # model.evaluate on test ratings: FactorizedTopK over the catalog, as the tutorial
-            return self.task(self.user_model(features["user_id"]), self.movie_model(features["movie_title"]),
-                             compute_metrics=True)
         users = features["user_id"]  # a batch of users, each with all of its training movies as targets
         index = self.user_model.lookup(users)
         targets = tf.gather(fit_history, index)  # ragged [users, None]

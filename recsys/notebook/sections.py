@@ -218,6 +218,7 @@ movie_model = MovieModel()
 """
 
 TASK = """
+⟪task_pre⟫
 metrics = tfrs.metrics.FactorizedTopK(
     candidates=movies.batch(128).map(⟨candidates⟩)
 )
@@ -238,6 +239,7 @@ class MovielensModel(tfrs.Model):
         ⟪model_init⟫
 
     def compute_loss(self, features, training=False):
+        ⟪evaluate_first⟫
         ⟪embed⟫
         ⟪rows⟫
         ⟪rows_bias⟫
@@ -359,8 +361,8 @@ SECTIONS = (
 BLOCKS = ("std_imports", "imports", "validation", "rating_index", "movie_stats", "user_tables", "user_init", "user_dropout",
           "user_features", "user_mlp", "user_projection", "user_methods", "user_call", "user_bias", "movie_tables", "movie_init",
           "movie_features", "movie_mlp", "movie_projection", "movie_bias", "task_args", "model_init", "rows",
-          "rows_bias", "task_inputs", "task_call", "penalty", "penalty_total", "model_methods", "callbacks", "train_examples")
-INLINES = ("user_call_args", "fit_args", "full_temperature", "validation_history")
+          "rows_bias", "task_inputs", "task_call", "evaluate_first", "task_pre", "penalty", "penalty_total", "model_methods", "callbacks", "train_examples")
+INLINES = ("read_fit", "user_call_args", "fit_args", "full_temperature", "validation_history")
 DEFAULTS = {"validation_variants": "(every, unseen)", "encoder_dropout": "0.0"}
 
 
@@ -383,4 +385,7 @@ def tutorial(code) -> None:
         user_embeddings = self.user_model(features["user_id"])
         positive_movie_embeddings = self.movie_model(features["movie_title"])""")
     code.put("loss", "loss = self.task(user_embeddings, positive_movie_embeddings, compute_metrics=not training)")
-    code.put("train_batches", "train.shuffle(100_000, seed=⟨seed⟩).batch(⟨batch_size⟩).cache()")
+    # The tutorial caches after shuffling, so every epoch sees one order of batches; the lab draws a fresh
+    # order every epoch (train.run_epoch), and so does the notebook: cache first, then shuffle.
+    code.put("train_batches", "train.cache().shuffle(100_000, seed=⟨seed⟩).batch(⟨batch_size⟩)  "
+                              "# a fresh order every epoch")

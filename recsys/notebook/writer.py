@@ -49,8 +49,13 @@ class Identity:
 @dataclass(frozen=True)
 class Cell:
     section: str
-    markdown: str
+    title: str     # the section's title (the notebook shows it as a heading)
+    note: str      # what the tutorial does there, and the help of each lever whose lines the cell holds
     code: str
+
+    @property
+    def markdown(self) -> str:
+        return f"## {self.title}\n\n{self.note}"
 
 
 def identity_of(run, ds=None, export_dir: str | None = None) -> Identity:
@@ -116,7 +121,7 @@ def cells(config: TrainConfig, identity: Identity) -> list[Cell]:
     for section in sections.SECTIONS:
         template = section.class_template if section.class_template and code.has(f"{section.key}_class") \
             else section.template
-        out.append(Cell(section.key, note(section, code, template, config), code.render(template)))
+        out.append(Cell(section.key, section.title, note(section, code, template, config), code.render(template)))
     return out
 
 
@@ -132,13 +137,13 @@ def slots_read(code: Code, template: str) -> list[str]:
 
 
 def note(section, code: Code, template: str, config: TrainConfig) -> str:
-    """The cell's markdown: its title, what the tutorial does there, the help of each lever whose lines it holds."""
+    """The cell's note: what the tutorial does there, and the help of each lever whose lines it holds."""
     names = []
     for slot in slots_read(code, template):
         for name in code.writers.get(slot, []):
             if name not in names:
                 names.append(name)
-    lines = [f"## {section.title}", "", section.says]
+    lines = [section.says]
     if names:
         lines.append("")
         lines += [f"- **{LEVERS[n].label}** = `{shown(getattr(config, n))}`: {LEVERS[n].help}" for n in names]
@@ -171,8 +176,8 @@ def title(config: TrainConfig, identity: Identity) -> str:
                       f" and {f['top_100_seen_removed']:.4f} with the movies each user rated in training removed; "
                       f"trained in {f['seconds']:.1f} s (epoch {f['best_epoch']} of {config.epochs} kept). This "
                       "notebook's figures agree within seed noise: the initial weights and the order of the "
-                      "batches are drawn differently here (the tutorial's `shuffle(...).batch(...).cache()` keeps one "
-                      "order of batches for every epoch; the lab reshuffles every epoch)."]
+                      "batches are drawn by other random generators here (TensorFlow's, where the lab uses "
+                      "NumPy's)."]
     lost = caveats(config, identity)
     lines += ["", "**Not reproduced in plain TFRS code**: " + (
         "nothing; every setting of this run is written out below." if not lost else "")]
@@ -188,10 +193,10 @@ def notebook(config: TrainConfig, identity: Identity):
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["recsys"] = {"run_id": identity.run_id, "config": config.to_dict(), "export_dir": identity.export_dir}
-    nb.cells.append(nbformat.v4.new_markdown_cell(title(config, identity)))
-    for cell in cells(config, identity):
-        nb.cells.append(nbformat.v4.new_markdown_cell(cell.markdown))
-        nb.cells.append(nbformat.v4.new_code_cell(cell.code))
+    nb.cells.append(nbformat.v4.new_markdown_cell(title(config, identity), id="title"))  # fixed ids: the same run,
+    for cell in cells(config, identity):                                                    # the same file
+        nb.cells.append(nbformat.v4.new_markdown_cell(cell.markdown, id=f"{cell.section}-note"))
+        nb.cells.append(nbformat.v4.new_code_cell(cell.code, id=f"{cell.section}-code"))
     nbformat.validate(nb)
     return nb
 
@@ -216,13 +221,10 @@ def commented(markdown: str) -> str:
 
 
 @dataclass(frozen=True)
-class MarkedCell:
-    """A cell for "Show the code": its note, its code, and which of its lines the tutorial preset does not have."""
+class MarkedCell(Cell):
+    """A cell for "Show the code", with the lines of it that the TFRS tutorial preset does not have."""
 
-    section: str
-    markdown: str
-    code: str
-    changed: tuple  # line numbers (0-based) of ``code`` that differ from the TFRS tutorial preset
+    changed: tuple = ()  # line numbers (0-based) of ``code`` that differ from the tutorial preset
 
     def annotated(self) -> str:
         """The code with ``MARK`` at the end of each changed line."""
@@ -239,7 +241,7 @@ def marked(config: TrainConfig, identity: Identity, base: TrainConfig = TUTORIAL
         mine = cell.code.splitlines()
         ops = difflib.SequenceMatcher(None, theirs[cell.section], mine, autojunk=False).get_opcodes()
         changed = tuple(j for op, _, _, j1, j2 in ops if op in ("replace", "insert") for j in range(j1, j2))
-        out.append(MarkedCell(cell.section, cell.markdown, cell.code, changed))
+        out.append(MarkedCell(cell.section, cell.title, cell.note, cell.code, changed))
     return out
 
 
