@@ -126,7 +126,8 @@ def test_lever_combinations_train_and_evaluate(ml100k, tmp_path, name, capsys):
     from tests.helpers import TINY
 
     config = TINY.with_(**COMBINATIONS[name]).validate()
-    identity = writer.Identity(run_id=name, export_dir=str(tmp_path / "export"), test_key=writer.test_key(ml100k, config))
+    identity = writer.Identity(run_id=name, export_dir=str(tmp_path / "export"),
+                               test_key=writer.test_key(ml100k, config))
     space = {}
     for cell in writer.cells(config, identity):
         exec(compile(cell.code, cell.section, "exec"), space)

@@ -165,7 +165,6 @@ def markdown_table(rows: list[dict]) -> str:
     for r in rows:
         lost = "; ".join(r["caveats"]) or "nothing"
         split = "the run's own test ratings" if r["same_split"] else "NOT the run's test ratings"
-        within = "" if r["within"] is None else (f"; top-100 within {TOLERANCE}: "
-                                                  f"{'yes' if r['within'] else 'NO'}")
+        within = "" if r["within"] is None else f"; top-100 within {TOLERANCE}: {'yes' if r['within'] else 'NO'}"
         notes.append(f"- {r['preset']}: {split}; not reproduced in plain TFRS: {lost}{within}.")
     return "\n".join(lines + [""] + notes)

@@ -20,6 +20,7 @@ from typing import Callable
 
 from recsys.config import TrainConfig
 
+
 @dataclass(frozen=True)
 class LeverCode:
     write: Callable          # (config, code) -> None: the lines of the lever's value
@@ -179,7 +180,7 @@ def _validation_fraction(c, code):
     code.put("validation_fraction", f"{c.validation_fraction:g}")
     code.add("imports", "import scipy.sparse", credit=False)
     code.put("validation", """
-        n_val = round(len(train_rows) * ⟨validation_fraction⟩)  # the last slice of the training ratings (temporal: the latest)
+        n_val = round(len(train_rows) * ⟨validation_fraction⟩)  # the last of the training ratings (temporal: latest)
         fit_rows, val_rows = train_rows[:len(train_rows) - n_val], train_rows[len(train_rows) - n_val:]""")
     code.put("fit_rows", "fit_rows")
     rating_positions(code)
@@ -311,7 +312,8 @@ def _deep_layers(c, code):
     code.put("deep_layers", sizes)
     for side in ("user", "movie") if user_tower(c) else ("movie",):
         code.put("query_class" if side == "user" else "candidate_class", "yes")
-        code.add(f"{side}_init", 'self.mlp = [tf.keras.layers.Dense(size, activation="relu") for size in (⟨deep_layers⟩)]')
+        code.add(f"{side}_init", "self.mlp = [tf.keras.layers.Dense(size, activation=\"relu\") "
+                                 "for size in (⟨deep_layers⟩)]")
         code.put(f"{side}_mlp", """
             for layer in self.mlp:
                 x = layer(x)""")
@@ -375,7 +377,7 @@ def histories(code) -> None:
     code.add("user_tables", """
 
         def histories(rows, more=None):
-            \"\"\"Each user's distinct movies among ``rows``: a ragged [users + 1, None] of lookup indexes (row 0: unknown).\"\"\"
+            \"\"\"Each user's distinct movies in ``rows`` (and ``more``): ragged [users + 1, None] lookup indexes.\"\"\"
             pairs = pd.DataFrame({"user": user_pos[rows] + 1, "title": title_pos[rows] + 1}).drop_duplicates()
             pairs = pd.concat([pairs, more]).sort_values(["user", "title"])  # sorted: a row's movie is found by search
             return tf.RaggedTensor.from_value_rowids(pairs["title"].to_numpy(), pairs["user"].to_numpy(),
@@ -566,7 +568,7 @@ def _history_encoder(c, code):
             # occupation and which eighth of the data's time span they joined in (a user without ratings has these).
             offsets = np.cumsum([0, len(AGE_BUCKETS) + 1, 3, int(user_occupation.max()) + 1])
             joined_eighth = np.minimum((user_joined[1:, 0] * 8).astype(np.int64), 7)
-            user_tokens = np.stack([user_age[1:], user_gender[1:], user_occupation[1:], joined_eighth], axis=1) + offsets
+            user_tokens = offsets + np.stack([user_age, user_gender, user_occupation, [0, *joined_eighth]], axis=1)[1:]
             n_tokens = offsets[-1] + 8
             token_pairs = pd.DataFrame({"user": np.repeat(np.arange(1, len(unique_user_ids) + 1), 4),
                                         "title": len(unique_movie_titles) + 1 + user_tokens.ravel()})
@@ -617,7 +619,8 @@ def _multinomial(c, code):
     histories(code)
     code.put("query_class", "yes")  # the loss reads the tower and the history apart
     code.add("model_init", "self.catalog = tf.constant(unique_movie_titles)")
-    history = f" + self.user_model.read(index, {read_from(c)[0]}, training)" if c.user_history or c.history_encoder else ""
+    reads = c.user_history or c.history_encoder
+    history = f" + self.user_model.read(index, {read_from(c)[0]}, training)" if reads else ""
     evaluate_on_serving_vectors(c, code)  # test batches are ratings, not users
     code.put("embed", f"""
         users = features["user_id"]  # a batch of users, each with all of its training movies as targets

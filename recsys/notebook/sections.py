@@ -358,10 +358,11 @@ SECTIONS = (
 )
 
 
-BLOCKS = ("std_imports", "imports", "validation", "rating_index", "movie_stats", "user_tables", "user_init", "user_dropout",
-          "user_features", "user_mlp", "user_projection", "user_methods", "user_call", "user_bias", "movie_tables", "movie_init",
-          "movie_features", "movie_mlp", "movie_projection", "movie_bias", "task_args", "model_init", "rows",
-          "rows_bias", "task_inputs", "task_call", "evaluate_first", "task_pre", "penalty", "penalty_total", "model_methods", "callbacks", "train_examples")
+BLOCKS = ("std_imports", "imports", "validation", "rating_index", "movie_stats", "user_tables", "user_init",
+          "user_dropout", "user_features", "user_mlp", "user_projection", "user_methods", "user_call", "user_bias",
+          "movie_tables", "movie_init", "movie_features", "movie_mlp", "movie_projection", "movie_bias", "task_pre",
+          "task_args", "model_init", "evaluate_first", "rows", "rows_bias", "task_inputs", "task_call", "penalty",
+          "penalty_total", "model_methods", "callbacks", "train_examples")  # empty in the tutorial
 INLINES = ("read_fit", "user_call_args", "fit_args", "full_temperature", "validation_history")
 DEFAULTS = {"validation_variants": "(every, unseen)", "encoder_dropout": "0.0"}
 

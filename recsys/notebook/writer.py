@@ -172,12 +172,13 @@ def title(config: TrainConfig, identity: Identity) -> str:
              "lab's loader when tensorflow-datasets cannot download. Each cell says which settings it holds."]
     if f:
         lines += ["", f"**The run's own figures** (the lab's evaluator, {f.get('data', 'its data')}): test top-10 "
-                      f"{f['top_10']:.4f} and top-100 {f['top_100']:.4f} among all movies, {f['top_10_seen_removed']:.4f}"
-                      f" and {f['top_100_seen_removed']:.4f} with the movies each user rated in training removed; "
+                      f"{f['top_10']:.4f} and top-100 {f['top_100']:.4f} among all movies, "
+                      f"{f['top_10_seen_removed']:.4f} and {f['top_100_seen_removed']:.4f} with the movies each user "
+                      "rated in training removed; "
                       f"trained in {f['seconds']:.1f} s (epoch {f['best_epoch']} of {config.epochs} kept). This "
-                      "notebook's figures agree within seed noise: the initial weights and the order of the "
-                      "batches are drawn by other random generators here (TensorFlow's, where the lab uses "
-                      "NumPy's)."]
+                      "notebook's figures agree within seed noise: the order of the batches is drawn by "
+                      "TensorFlow here (NumPy in the lab) and the initial weights in another order (the lookups "
+                      "here keep row 0 for an unknown id, the lab its last row)."]
     lost = caveats(config, identity)
     lines += ["", "**Not reproduced in plain TFRS code**: " + (
         "nothing; every setting of this run is written out below." if not lost else "")]
