@@ -384,7 +384,7 @@ def histories(code) -> None:
                                                      nrows=len(unique_user_ids) + 1)
 
 
-        fit_history = histories(⟨fit_rows⟩)  # what training reads (each rating's own movie left out of its user's)
+        fit_history = histories(⟨fit_rows⟩)  # what training reads: the fitted ratings
         serving_history = histories(train_rows)  # all training ratings: what serving, and the test, read""")
 
 
@@ -502,7 +502,8 @@ class HistoryEncoder(tf.keras.layers.Layer):
 
     def __init__(self, widths, dropout=0.0):
         super().__init__()
-        self.first = tf.keras.layers.Embedding(EMBEDDING_ROWS, widths[0])  # row c: input c's row of W_1
+        # W_1 as an embedding: row c is input c's row (a movie, or a feature token), summed per user below.
+        self.first = tf.keras.layers.Embedding(EMBEDDING_ROWS, widths[0])
         self.first_bias = self.add_weight(name="b0", shape=[widths[0]], initializer="zeros")
         self.rest = [tf.keras.layers.Dense(width) for width in widths[1:]]
         self.dropout = dropout
