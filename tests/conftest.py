@@ -36,3 +36,23 @@ def tiny_run(ml100k):
 
     run, _ = runs.train_or_load(TINY, ml100k)
     return run
+
+
+class CliResult:
+    """What a command printed and returned, named as ``subprocess.run``'s result."""
+
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def cli(capsys):
+    """``python -m recsys ...`` in-process (no TensorFlow start-up per call): ``cli("runs", "--json")``."""
+    from recsys.cli import main
+
+    def run(*args):
+        capsys.readouterr()
+        rc = main(list(args))
+        out = capsys.readouterr()
+        return CliResult(rc, out.out, out.err)
+    return run

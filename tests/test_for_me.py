@@ -18,19 +18,6 @@ ENCODER = TINY.with_(history_encoder=True, user_id=False, multinomial=True, hist
                      embedding_dim=32, epochs=10, optimizer="adam", learning_rate=0.003)
 
 
-@pytest.fixture
-def cli(capsys):
-    """``python -m recsys`` in-process: (exit status, stdout, stderr)."""
-    from recsys.cli import main
-
-    def run(*args):
-        capsys.readouterr()
-        rc = main(list(args))
-        out = capsys.readouterr()
-        return rc, out.out, out.err
-    return run
-
-
 @pytest.fixture(scope="module")
 def encoder_run(ml100k):
     run, _ = runs.train_or_load(ENCODER, ml100k)
@@ -115,17 +102,16 @@ def test_bad_titles_and_runs_that_cannot_fold_in(ml100k, rec, tiny_run):
 
 
 def test_cli_likes(cli, encoder_run, tiny_run):
-    rc, out, err = cli("recommend", "--run", encoder_run.run_id, "--likes", "Star Wars (1977)", "Alien (1979)",
-                       "--k", "5", "--json")
-    assert rc == 0, err
-    got = json.loads(out)
-    assert got["query"]["likes"] == ["Star Wars (1977)", "Alien (1979)"] or \
-        sorted(got["query"]["likes"]) == ["Alien (1979)", "Star Wars (1977)"]
+    out = cli("recommend", "--run", encoder_run.run_id, "--likes", "Star Wars (1977)", "Alien (1979)", "--k", "5",
+              "--json")
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert sorted(got["query"]["likes"]) == ["Alien (1979)", "Star Wars (1977)"]
     assert len(got["bruteforce"]) == 5
     assert not {r["movie_title"] for r in got["bruteforce"] + got["scann"]} & {"Alien (1979)", "Star Wars (1977)"}
-    rc, out, err = cli("recommend", "--run", encoder_run.run_id, "--likes", "Star Warz (1977)")
-    assert rc == 2 and err.count("\n") == 1 and "did you mean 'Star Wars (1977)'" in err
-    rc, out, err = cli("recommend", "--run", tiny_run.run_id, "--likes", "Star Wars (1977)")
-    assert rc == 2 and "looks users up by id" in err and err.count("\n") == 1
-    rc, out, err = cli("recommend", "--run", tiny_run.run_id, "--likes", "Star Wars (1977)", "--user", "42")
-    assert rc == 2 and "exactly one of" in err
+    bad = cli("recommend", "--run", encoder_run.run_id, "--likes", "Star Warz (1977)")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "did you mean 'Star Wars (1977)'" in bad.stderr
+    cannot = cli("recommend", "--run", tiny_run.run_id, "--likes", "Star Wars (1977)")
+    assert cannot.returncode == 2 and "looks users up by id" in cannot.stderr and cannot.stderr.count("\n") == 1
+    both = cli("recommend", "--run", tiny_run.run_id, "--likes", "Star Wars (1977)", "--user", "42")
+    assert both.returncode == 2 and "exactly one of" in both.stderr

@@ -248,7 +248,7 @@ def _cli_error(capsys, argv) -> str:
 
 @pytest.mark.parametrize("argv, expect", [
     (["train", "--embedding-dim", "abc"], "argument --embedding-dim: invalid int value: 'abc'"),
-    (["train", "--embedding-dim", "100000"], "embedding_dim must be between 8 and 256, got 100000"),
+    (["train", "--embedding-dim", "100000"], "embedding_dim must be between 8 and 1024, got 100000"),
     (["train", "--learning-rate", "nan"], "learning_rate must be between"),
     (["train", "--learning-rate", "inf"], "learning_rate must be between"),
     (["train", "--epochs", "0"], "epochs must be between 1 and 100, got 0"),
