@@ -137,6 +137,7 @@ test = as_dataset(test_rows)
 """
 
 QUERY = """
+tf.keras.utils.set_random_seed(⟨seed⟩)  # the initial weights (Keras draws them with Python's random too)
 embedding_dimension = ⟨embedding_dim⟩
 
 user_model = tf.keras.Sequential([
@@ -147,6 +148,7 @@ user_model = tf.keras.Sequential([
 """
 
 QUERY_CLASS = """
+tf.keras.utils.set_random_seed(⟨seed⟩)  # the initial weights (Keras draws them with Python's random too)
 embedding_dimension = ⟨embedding_dim⟩
 ⟪user_tables⟫
 
@@ -251,7 +253,6 @@ class MovielensModel(tfrs.Model):
 ⟪model_methods⟫
 
 
-tf.keras.utils.set_random_seed(⟨seed⟩)  # the initial weights, as the lab seeds them
 model = MovielensModel(user_model, movie_model)
 """
 
