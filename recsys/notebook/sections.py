@@ -53,6 +53,7 @@ tf.config.experimental.enable_op_determinism()  # the same seed gives the same n
 
 DATA = """
 VARIANT = "⟨variant⟩"
+SOURCE = "tfds"  # "lab": read the ratings with the lab's loader, in the order the run read them (its exact split)
 
 
 def load_tfds():
@@ -93,7 +94,7 @@ def load_offline():
 
 
 try:
-    ratings, catalog, source = load_tfds()
+    ratings, catalog, source = load_tfds() if SOURCE == "tfds" else load_offline()
 except Exception as error:  # no network, and nothing prepared on disk
     print(f"tensorflow-datasets cannot load MovieLens {VARIANT} here ({type(error).__name__}): "
           "using the lab's offline loader")
@@ -120,7 +121,7 @@ RUN_TEST_KEY = "⟨test_key⟩"  # the lab's fingerprint of the run's test ratin
 print(f"{len(train_rows):,} training and {len(test_rows):,} test ratings (fingerprint {test_key}): " + (
     "the run's own test ratings" if test_key == RUN_TEST_KEY else "the run's is not known here" if not RUN_TEST_KEY
     else f"NOT the run's test ratings ({RUN_TEST_KEY}): these ratings came in another order than the run's, so "
-         "compare the figures within seed noise only"))
+         "compare the figures within seed noise only (SOURCE = 'lab' in the data cell reads the run's order)"))
 ⟪rating_index⟫
 ⟪movie_stats⟫
 
