@@ -80,8 +80,8 @@ def test_the_lever_table_covers_every_lever_the_tutorial_leaves_off():
 
 
 def test_all_levers_at_once_on_the_temporal_split(ml100k):
-    """Our best's levers together (shrunk to a tiny run), where most test users are strangers."""
-    config = cfg.BEST.with_(embedding_dim=8, epochs=2, batch_size=4096, split="temporal")
+    """The id tower's levers together (shrunk to a tiny run), where most test users are strangers."""
+    config = cfg.ID_TOWER.with_(embedding_dim=8, epochs=2, batch_size=4096, split="temporal")
     result = train.fit(config, ml100k)
     assert [r["epoch"] for r in result.history] == [1, 2] and result.best_epoch in (1, 2)
     for record in result.history:
@@ -276,7 +276,7 @@ def test_user_history_is_the_mean_of_the_training_movies_leaving_out_the_row(ml1
         np.testing.assert_allclose(users[no_history[0]], towers[no_history[0]], atol=1e-6)
     rows = {"user_idx": tf.constant([user, user]), "title_idx": tf.constant(movies[:2].astype(np.int32))}
     per_row = model._with_history(tf.constant(towers[[user, user]]), tf.constant([user]), tf.constant([0, 0]),
-                                  rows).numpy()
+                                  rows, training=False).numpy()
     for i, m in enumerate(movies[:2]):
         others = [c for c in movies if c != m]
         np.testing.assert_allclose(per_row[i], towers[user] + h[others].mean(axis=0), rtol=1e-4, atol=1e-5)
@@ -286,5 +286,5 @@ def test_user_history_with_a_strategy_is_a_clear_error(ml100k):
     from recsys.training import distributed
     from recsys.errors import UserError
 
-    with pytest.raises(UserError, match="user_history is not supported with --strategy"):
+    with pytest.raises(UserError, match="user_history, history_encoder and multinomial are not supported with --strategy"):
         train.fit(TINY.with_(user_history=True), ml100k, strategy=distributed.make_strategy("mirrored", cpu_devices=1))
