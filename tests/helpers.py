@@ -54,3 +54,19 @@ def run_until(at: AppTest, done, timeout_s: float = 300) -> AppTest:
         time.sleep(0.5)
         at.run()
     return at
+
+
+def other_value(name: str):
+    """A valid value of lever ``name`` that is not the tutorial preset's, chosen from what its lever says."""
+    from recsys.config import LEVERS
+
+    spec, default = LEVERS[name], getattr(TUTORIAL, name)
+    if spec.kind == "bool":
+        return not default
+    if spec.kind == "choice":
+        return next(c for c in spec.choices if c != default)
+    if spec.kind == "layers":
+        return (16,)
+    lo, hi = spec.range
+    value = next(v for v in (*spec.sweep, *spec.stops, hi, lo) if v != default and lo <= v <= hi)
+    return int(value) if spec.kind == "int" else float(value)

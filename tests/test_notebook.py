@@ -22,24 +22,12 @@ from recsys import config as cfg
 from recsys.cli import main
 from recsys.errors import UserError
 from recsys.notebook import levers, writer
+from tests.helpers import other_value
 from tests.serve import CHROMIUM, FLAGS, IDLE_JS, streamlit_server
 
 IDENTITY = writer.Identity(run_id="test", export_dir="export", test_key="0123456789ab")
 # Levers that need another one on to be valid (TrainConfig.validate says why).
 COMPANIONS = {"user_id": {"user_features": True}, "history_dropout": {"history_encoder": True}}
-
-
-def non_default(name: str):
-    """A value of lever ``name`` other than the tutorial preset's, inside its range."""
-    spec, default = cfg.LEVERS[name], getattr(cfg.TUTORIAL, name)
-    if spec.kind == "bool":
-        return not default
-    if spec.kind == "choice":
-        return next(c for c in spec.choices if c != default)
-    if spec.kind == "layers":
-        return (16,)
-    lo, hi = spec.range
-    return next(v for v in (*spec.sweep, *spec.stops, hi, lo) if v != default and lo <= v <= hi)
 
 
 def check(config: cfg.TrainConfig) -> list:
@@ -63,7 +51,7 @@ def test_every_lever_has_its_notebook_code():
 @pytest.mark.parametrize("name", sorted(cfg.LEVERS))
 def test_each_lever_gives_a_valid_notebook_with_its_own_lines(name):
     """A lever set to a non-default value: valid notebook, cells compile, its lines differ from the tutorial's."""
-    config = cfg.TUTORIAL.with_(**{name: non_default(name)}, **COMPANIONS.get(name, {})).validate()
+    config = cfg.TUTORIAL.with_(**{name: other_value(name)}, **COMPANIONS.get(name, {})).validate()
     marked = check(config)
     assert sum(len(cell.changed) for cell in marked) > 0, f"{name}: the notebook is the tutorial's"
     notes = "\n".join(cell.markdown for cell in marked)

@@ -12,21 +12,7 @@ from recsys import cli
 from recsys.config import LEVERS, TUTORIAL, TrainConfig
 from recsys.experiments import sweep
 from recsys.ui import links
-from tests.helpers import assert_clean, open_page
-
-
-def other_value(name: str):
-    """A valid value of ``name`` that is not the tutorial's, chosen from what its lever says."""
-    spec, default = LEVERS[name], getattr(TUTORIAL, name)
-    if spec.kind == "bool":
-        return not default
-    if spec.kind == "choice":
-        return next(c for c in spec.choices if c != default)
-    if spec.kind == "layers":
-        return (16,)
-    candidates = [v for v in spec.sweep + spec.stops + (spec.range[1], spec.range[0]) if v != default]
-    value = candidates[0]
-    return int(value) if spec.kind == "int" else float(value)
+from tests.helpers import assert_clean, open_page, other_value
 
 
 def test_every_field_has_a_lever_and_every_lever_is_complete():
