@@ -16,8 +16,8 @@ served from memory. Reading never writes: a listing deletes nothing (leftovers o
 writers are swept when a run is saved or deleted, ``recsys/store/runs.py``).
 
 The backend below (``recsys/``) keeps only two process-wide memos of its own, for the CLI
-and the training worker: the loaded dataset (``train.load_dataset``) and the arrays of a
-split (``train.prepare``); both are small LRU caches.
+and the training worker: the loaded dataset (``prepared.load_dataset``) and the arrays of a
+split (``prepared.prepare``); both are small LRU caches.
 """
 from __future__ import annotations
 
@@ -29,8 +29,10 @@ import streamlit as st
 from recsys import data
 from recsys.config import TrainConfig
 from recsys.paths import runs_dir
-from recsys.store import jobs, runs
-from recsys.training import train
+from recsys.server import jobs
+from recsys.store import runs
+from recsys.data import prepared
+from recsys.evaluation import baselines
 
 RUNS_IN_MEMORY = 32          # loaded runs (with their vectors) kept by the server
 RECOMMENDERS_IN_MEMORY = 8   # (run, ScaNN setting) pairs of BruteForce + ScaNN indexes
@@ -81,7 +83,7 @@ def popularity(variant: str, split: str, split_fraction: float, seed: int, valid
     """The popularity baseline's metrics on one split (the dashed lines of the Train page's chart)."""
     config = TrainConfig(variant=variant, split=split, split_fraction=split_fraction, seed=seed,
                                validation_fraction=validation_fraction)
-    return train.prepare(dataset(variant), config).popularity
+    return baselines.popularity_of(prepared.prepare(dataset(variant), config))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -90,7 +92,7 @@ def item_to_item_baselines(variant: str, split: str, split_fraction: float, seed
     from recsys.evaluation import item_to_item
 
     config = TrainConfig(variant=variant, split=split, split_fraction=split_fraction, seed=seed)
-    return item_to_item.held_out(train.prepare(dataset(variant), config))[1]
+    return item_to_item.held_out(prepared.prepare(dataset(variant), config))[1]
 
 
 # ----------------------------------------------------------------------------- runs
@@ -192,9 +194,9 @@ def run_metrics(run_id: str) -> dict:
 
 def strong_baselines_if_ready(config) -> dict | None:
     """EASE, item-kNN and iALS of ``config``'s split if already computed (a live chart does not wait for them)."""
-    from recsys.training import baselines
+    from recsys.training import baselines as strong
 
-    found = baselines.cached(dataset(config.variant), config.split, config.split_fraction, config.seed)
+    found = strong.cached(dataset(config.variant), config.split, config.split_fraction, config.seed)
     return None if found is None else {name: r for name, r in found.items()}
 
 
@@ -212,7 +214,7 @@ def itemknn_neighbours(run_id: str, title: str, k: int) -> list:
 
     r = run(run_id)
     ds = dataset(r.config.variant)
-    return neighbours(ds, train.prepare(ds, r.config), title, k)
+    return neighbours(ds, prepared.prepare(ds, r.config), title, k)
 
 
 # ----------------------------------------------------------------------------- training

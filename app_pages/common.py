@@ -2,7 +2,7 @@
 
 What the server keeps in memory is ``app_pages/cache.py``; what one user picked lives in
 ``st.session_state`` (keys named here). Training goes through the server's one queue
-(``recsys.store.jobs``): identical settings train once, one training at a time by default,
+(``recsys.server.jobs``): identical settings train once, one training at a time by default,
 the others wait their turn.
 """
 from __future__ import annotations
@@ -14,7 +14,8 @@ import streamlit as st
 from app_pages import cache
 from recsys.errors import UserError
 from recsys.experiments import sweep
-from recsys.store import jobs, runs
+from recsys.server import jobs
+from recsys.store import runs
 
 RUN_KEY = "active_run"
 PENDING_RUN_KEY = "_pending_active_run"  # set by a page; the sidebar selects it on the next run

@@ -8,7 +8,7 @@ from recsys.evaluation.topk import CANDIDATES
 from recsys.experiments import sweep
 from recsys.notebook import writer as notebook
 from recsys.store import kinds, runs
-from recsys.ui import charts
+from recsys.ui import charts, tables
 
 FLASH = "compare_flash"
 TRAINING_HELP = ("Wall time of that training, measured once when it ran, on a machine that may have been doing other "
@@ -17,7 +17,7 @@ TRAINING_HELP = ("Wall time of that training, measured once when it ran, on a ma
 
 def run_table(items, k: int) -> None:
     """All saved runs, sortable by clicking a column header."""
-    df = runs.frame(items, k, {r.run_id: cache.item_to_item_metrics(r.run_id) for r in items},
+    df = tables.retrieval_runs(items, k, {r.run_id: cache.item_to_item_metrics(r.run_id) for r in items},
                     {r.run_id: cache.strong_baselines_if_ready(r.config) for r in items})
     pct = lambda label, help=None: st.column_config.NumberColumn(label, format="%.4f", help=help)
     metrics = [f"top_{k}", f"top_{k}_seen_removed", f"popularity_top_{k}", f"popularity_top_{k}_seen_removed",
@@ -51,7 +51,7 @@ def kind_table(kind: str, items) -> None:
     st.subheader(k.title)
     st.caption(f"{len(items)} saved. Train more on the Train page or with `python -m recsys {k.command}`."
                + (" Lower is better." if k.lower_is_better else ""))
-    st.dataframe(kinds.table(items, kind), hide_index=True, width="stretch", column_config={
+    st.dataframe(tables.kind_runs(items, kind), hide_index=True, width="stretch", column_config={
         "run_id": st.column_config.TextColumn("run"), "label": st.column_config.TextColumn("all settings"),
         "created": st.column_config.DatetimeColumn("trained", format="YYYY-MM-DD HH:mm"),
         **{name: st.column_config.NumberColumn(label, format="%.4f", help=help)

@@ -25,13 +25,14 @@ from recsys.evaluation import item_to_item as i2i
 from recsys.evaluation import topk
 from recsys.experiments import multitask
 from recsys.notebook import writer as notebook
-from recsys.store import jobs, runs
+from recsys.server import jobs
+from recsys.store import runs
 from recsys.ui import charts, links
 
 CONFIG_KEY = "_train_config"    # the settings, kept while the user is on other pages
 NOTICES_KEY = "_train_notices"  # what was fixed in the URL the page was opened with
 RESULT_KEY = "_train_result"    # (run_id, how, seconds to get it) of the last click
-JOB_KEY = "_train_job"          # the training job this session follows (recsys.store.jobs.Job), while it runs
+JOB_KEY = "_train_job"          # the training job this session follows (recsys.server.jobs.Job), while it runs
 ERROR_KEY = "_train_error"      # why the last training failed, shown until the next click
 FLASH_KEY = "_train_flash"      # a one-off message (cancelled)
 BUSY_KEY = "_train_busy"        # this session's other training, when a click was refused because of it

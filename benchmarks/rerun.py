@@ -61,9 +61,9 @@ def measure(n: int) -> int:
     from recsys.serving import index as idx
     from recsys.serving.recommend import Recommender
     from recsys.store import runs
-    from recsys.training import train
+    from recsys.data import prepared
 
-    ds = train.load_dataset("100k")
+    ds = prepared.load_dataset("100k")
     run, _ = runs.train_or_load(cfg.PRESETS[cfg.PRESET_KEYS["tutorial"]], ds)
     print(f"run {run.run_id} (TFRS tutorial preset); load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     users = [str(u) for u in ds.user_ids]

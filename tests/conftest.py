@@ -23,9 +23,9 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def ml100k():
     """The real ML-100k through the default `auto` loader."""
-    from recsys.training import train
+    from recsys.data import prepared
 
-    return train.load_dataset("100k")
+    return prepared.load_dataset("100k")
 
 
 @pytest.fixture(scope="session")

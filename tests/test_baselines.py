@@ -14,7 +14,7 @@ from recsys.data import Dataset
 from recsys.evaluation import baselines as b
 from recsys.evaluation import topk
 from recsys.training import baselines as tb
-from recsys.training import train
+from recsys.data import prepared
 from tests.helpers import TINY
 
 X = np.array([[1, 1, 0, 0, 1], [1, 0, 1, 0, 0], [0, 1, 1, 1, 0], [1, 1, 1, 0, 0], [0, 0, 1, 1, 1],
@@ -56,7 +56,7 @@ def test_itemknn_weights_are_pruned_cosines_and_ials_fits_the_pattern():
 
 def test_baselines_are_scored_like_the_model_ties_toward_the_popular():
     scores = np.zeros((2, 4))  # everything tied: the more popular movie comes first
-    out = b.evaluate_scores(scores, np.array([0, 1]), np.array([2, 0]), topk.seen_matrix(2, 4, [], []),
+    out = b.evaluate_scores(scores, np.array([0, 1]), np.array([2, 0]), prepared.seen_matrix(2, 4, [], []),
                             train_movies=np.array([2, 2, 2, 0, 1]), ks=(1, 2))
     assert out["test"] == {"top_1": 0.5, "top_2": 1.0}  # movie 2 is the most popular: rank 0; movie 0: rank 1
 
@@ -70,7 +70,7 @@ def test_tuning_never_reads_the_test_split(ml100k):
     scrambled = Dataset(ratings, ml100k.movies.copy(), ml100k.users.copy(), source=ml100k.source, variant="100k")
     chosen = []
     for ds_ in (ml100k, scrambled):
-        v = train.prepare(ds_, TINY.with_(validation_fraction=tb.VALIDATION))
+        v = prepared.prepare(ds_, TINY.with_(validation_fraction=tb.VALIDATION))
         chosen.append({name: tb.tune(name, v, seed=42) for name in ("ease", "itemknn")})
     assert chosen[0] == chosen[1]
     assert len(v.val_users) == round(0.1 * len(sp.train))  # a slice of the training ratings, not of test

@@ -31,6 +31,7 @@ import numpy as np
 import recsys
 from recsys import data
 from recsys.store import runs
+from recsys.data import prepared
 from recsys.training import train
 from recsys.config import TrainConfig
 root, vectors, meta, seed = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3])), int(sys.argv[4])
@@ -51,10 +52,11 @@ import sys
 import recsys
 from recsys.config import TUTORIAL
 from recsys.store import runs
+from recsys.data import prepared
 from recsys.training import train
 
 root, mode = sys.argv[1], sys.argv[2]
-ds = train.load_dataset("100k")
+ds = prepared.load_dataset("100k")
 
 class Progress(train.Callback):
     def on_batch(self, epoch, step, steps, loss):

@@ -10,6 +10,7 @@ from recsys.model import fold_in
 from recsys.serving import for_me
 from recsys.serving.recommend import Recommender
 from recsys.store import runs
+from recsys.data import prepared
 from recsys.training import train
 from tests.helpers import TINY
 
@@ -36,7 +37,7 @@ def test_multinomial_loss_is_the_log_likelihood_of_each_users_movies(ml100k):
     from recsys.model.two_tower import TwoTowerModel
 
     config = TINY.with_(multinomial=True, history_encoder=True, movie_bias=True)
-    p = train.prepare(ml100k, config)
+    p = prepared.prepare(ml100k, config)
     n_users, n_titles = len(ml100k.user_ids), len(ml100k.titles)
     tf.keras.utils.set_random_seed(0)
     model = TwoTowerModel(config, n_users, n_titles, p.candidate_probability, history=p.fit_seen,
@@ -54,7 +55,7 @@ def test_multinomial_loss_is_the_log_likelihood_of_each_users_movies(ml100k):
 def test_the_encoder_in_numpy_is_the_keras_tower(ml100k, encoder_run):
     """fold_in (NumPy, what serving uses) computes what the Keras tower computes, for every user."""
     result = train.fit(ENCODER.with_(epochs=1), ml100k)
-    p = train.prepare(ml100k, ENCODER)
+    p = prepared.prepare(ml100k, ENCODER)
     keras_users = result.model.vectors(len(ml100k.user_ids), len(ml100k.titles))[0]
     assert np.abs(fold_in.user_vectors(result.encoder, p.seen) - keras_users).max() < 1e-4
     assert encoder_run.encoder() is not None and set(encoder_run.encoder()) >= {"encoder_w0", "encoder_b0"}
@@ -62,7 +63,7 @@ def test_the_encoder_in_numpy_is_the_keras_tower(ml100k, encoder_run):
 
 def test_fold_in_of_a_users_training_movies_is_that_users_vector(ml100k, encoder_run, rec):
     """A visitor who picks exactly a test user's training movies is that user: same vector, same list."""
-    p = train.prepare(ml100k, encoder_run.config)
+    p = prepared.prepare(ml100k, encoder_run.config)
     users, _ = encoder_run.vectors
     for u in (0, 41, 300, 942):
         movies = p.seen[[u]].indices

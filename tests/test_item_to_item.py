@@ -18,6 +18,7 @@ from recsys.config import ID_TOWER, ITEM_DEFAULT, TUTORIAL
 from recsys.evaluation import item_to_item as i2i
 from recsys.store import runs
 from recsys.training import item_to_item as fit_i2i
+from recsys.data import prepared
 from recsys.training import train
 
 SMALL = TUTORIAL.with_(embedding_dim=16, epochs=3, batch_size=4096)  # a small, trained config
@@ -73,7 +74,7 @@ def neighbour_quality(space: np.ndarray, p, n_queries: int = 100) -> dict:
 
 
 def check_meaningful(result, ds, what: str) -> None:
-    p = train.prepare(ds, result.config)
+    p = prepared.prepare(ds, result.config)
     space = i2i.similarity_space(result.movie_vectors, result.config.movie_bias)
     q = neighbour_quality(space, p)
     assert q["model"]["distinct"] >= 200, (what, q)  # not the same few titles for every famous movie
@@ -88,7 +89,7 @@ def test_every_lever_keeps_item_to_item_meaningful(ml100k, lever):
     result = train.fit(SMALL.with_(**LEVERS[lever]), ml100k)
     check_meaningful(result, ml100k, lever)
     if result.config.movie_bias:  # the bug: with the bias column folded in, every famous movie got the same few
-        p = train.prepare(ml100k, result.config)
+        p = prepared.prepare(ml100k, result.config)
         raw = neighbour_quality(result.movie_vectors, p)  # the dot product of the vectors as saved
         assert raw["model"]["distinct"] < 100, raw
 
@@ -96,7 +97,7 @@ def test_every_lever_keeps_item_to_item_meaningful(ml100k, lever):
 def test_the_id_tower_preset_has_meaningful_neighbours_and_cosine_beats_the_dot_product(ml100k):
     result = train.fit(ID_TOWER, ml100k)
     check_meaningful(result, ml100k, "Id tower")
-    p = train.prepare(ml100k, ID_TOWER)
+    p = prepared.prepare(ml100k, ID_TOWER)
     q, _ = i2i.held_out(p)
     pop = np.bincount(p.train_movies, minlength=len(ml100k.titles))
     tower = i2i.without_bias(result.movie_vectors, True)

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from recsys.store import jobs, runs, worker
+from recsys.server import jobs, worker
+from recsys.store import runs
 from tests.helpers import TINY
 
 # Fresh runs differ from the other tests' by their learning rate, not their seed: the same split (seed 42),

@@ -10,6 +10,7 @@ import pytest
 from recsys import cli
 from recsys.config import ITEM_DEFAULT, RANKING_TUTORIAL
 from recsys.store import kinds, runs
+from recsys.ui import tables
 from recsys.ui import charts
 from tests.helpers import assert_clean, open_page, texts
 
@@ -31,7 +32,7 @@ def test_every_kind_reads_its_runs_and_names_its_headline(ranking_run, tiny_run)
     assert ranking_run.label().endswith(f"RMSE {ranking_run.metrics['model']['test']['rmse']:.4f}")
     assert tiny_run.label().endswith(f"top-100 {tiny_run.metrics['model']['test']['top_100']:.3f}")
     # the table's columns read the run's own numbers; a metric a run lacks is NaN, not an error
-    row = kinds.table([ranking_run], "ranking").iloc[0]
+    row = tables.kind_runs([ranking_run], "ranking").iloc[0]
     assert row["rmse"] == ranking_run.metrics["model"]["test"]["rmse"]
     assert row["biases_rmse"] == ranking_run.metrics["biases"]["test"]["rmse"]
     assert kinds.lookup({"model": {}}, ("model", "test", "rmse")) is None

@@ -9,6 +9,7 @@ import pytest
 
 from recsys import config as cfg
 from recsys.experiments import report
+from recsys.data import prepared
 from recsys.training import train
 from recsys.config import KS
 from tests.helpers import TINY
@@ -89,7 +90,7 @@ def test_all_levers_at_once_on_the_temporal_split(ml100k):
             _check_metrics(record[key])
     # Users without a training rating were never updated: their id vectors are still the zero
     # start, so the towers describe them by their features alone (the "stranger" of id dropout).
-    p = train.prepare(ml100k, config)
+    p = prepared.prepare(ml100k, config)
     cold = np.setdiff1d(np.arange(len(ml100k.user_ids)), p.fit_users)
     assert len(cold) > 100
     ids = result.model.user_model.id_embedding.embeddings.numpy()
@@ -259,7 +260,7 @@ def test_user_history_is_the_mean_of_the_training_movies_leaving_out_the_row(ml1
     from recsys.model.two_tower import TwoTowerModel
 
     config = TINY.with_(user_history=True)
-    p = train.prepare(ml100k, config)
+    p = prepared.prepare(ml100k, config)
     n_users, n_titles = len(ml100k.user_ids), len(ml100k.titles)
     model = TwoTowerModel(config, n_users, n_titles, history=p.fit_seen)
     model.vectors(n_users, n_titles)  # build

@@ -110,7 +110,7 @@ COMBINATIONS = {
 def test_lever_combinations_train_and_evaluate(ml100k, tmp_path, name, capsys):
     """The notebook's cells up to evaluate, run here on the real ML-100k: FactorizedTopK agrees with our evaluator."""
     from recsys.evaluation import topk
-    from recsys.training import train
+    from recsys.data import prepared
     from tests.helpers import TINY
 
     config = TINY.with_(**COMBINATIONS[name]).validate()
@@ -127,7 +127,7 @@ def test_lever_combinations_train_and_evaluate(ml100k, tmp_path, name, capsys):
         assert "kept epoch 1 of 1" in printed
     users = space["model"].user_model(space["unique_user_ids"]).numpy()
     movies = space["model"].movie_model(space["unique_movie_titles"]).numpy()
-    p = train.prepare(ml100k, config)
+    p = prepared.prepare(ml100k, config)
     order_u = np.searchsorted(space["unique_user_ids"], ml100k.user_ids.astype(str))
     order_m = np.searchsorted(space["unique_movie_titles"], ml100k.titles.astype(str))
     ours = topk.accuracy_at(topk.ranks(users[order_u], movies[order_m], p.test_users, p.test_movies))

@@ -14,8 +14,10 @@ from recsys.config import RANKING_BEST, RANKING_PRESETS, RANKING_TUTORIAL, Ranki
 from recsys.errors import UserError
 from recsys.evaluation import ranking as rating_eval
 from recsys.serving.ranking import Ranker
-from recsys.store import jobs, runs
-from recsys.training import ranking, train
+from recsys.server import jobs
+from recsys.store import runs
+from recsys.data import prepared
+from recsys.training import ranking
 
 # Tiny configs: the tutorial's model, smaller, and one with every lever of ours on.
 TINY = RANKING_TUTORIAL.with_(embedding_dim=8, layers=(16,), epochs=2, batch_size=4096)
@@ -54,7 +56,7 @@ def test_rmse_and_the_bias_baseline_solve_their_definitions():
 
 def test_the_baselines_of_a_split_are_tuned_on_validation_and_beat_the_mean(ml100k):
     base = ranking.baselines(ml100k, TINY)
-    p = train.prepare(ml100k, TINY)
+    p = prepared.prepare(ml100k, TINY)
     mu = float(p.train_ratings.mean())
     assert base["global_mean"]["params"]["mean"] == pytest.approx(mu)
     mean_rmse = rating_eval.rmse(p.test_ratings, np.full(len(p.test_ratings), mu))
@@ -86,7 +88,7 @@ def test_every_lever_trains_beats_the_baselines_and_numpy_predicts_as_keras(leve
     best = min(result.history, key=lambda r: r["validation"]["rmse"])  # kept on validation, never on test
     assert result.best_epoch == best["epoch"] and m["model"]["test"] == best["test"]
     # NumPy serving from the saved arrays == the Keras model (features, biases, dot, dropout off, clip)
-    p = train.prepare(ml100k, LEVERS)
+    p = prepared.prepare(ml100k, LEVERS)
     keras = result.model({"user_idx": p.test_users, "title_idx": p.test_movies}).numpy()
     numpy = Ranker(result.arrays).predict_pairs(p.test_users, p.test_movies)
     np.testing.assert_allclose(numpy, keras, atol=1e-4)
@@ -101,7 +103,7 @@ def test_the_saved_checkpoint_is_the_kept_epoch(levers_result, ml100k, tmp_path)
     assert levers_result.best_epoch < LEVERS.epochs  # validation rose at the end: an earlier epoch was kept
     run = runs.save(levers_result, ml100k, tmp_path)
     n_users, n_movies = len(ml100k.user_ids), len(ml100k.titles)
-    p = train.prepare(ml100k, LEVERS)
+    p = prepared.prepare(ml100k, LEVERS)
     fresh = RankingModel(LEVERS, n_users, n_movies, user_tables=features.user_tables(ml100k),
                          movie_tables=features.movie_tables(ml100k), history=p.fit_seen)
     pairs = {"user_idx": p.test_users[:500], "title_idx": p.test_movies[:500]}
@@ -131,7 +133,7 @@ def test_a_ranking_run_saves_reloads_predicts_and_is_reused(tiny_ranking, ml100k
     assert stars.shape == candidates.shape and np.isfinite(stars).all()
     np.testing.assert_array_equal(stars, run.ranker().predict(41, candidates))
     # the test RMSE stored with the run is what the saved arrays predict
-    p = train.prepare(ml100k, TINY)
+    p = prepared.prepare(ml100k, TINY)
     pairs = loaded.ranker().predict_pairs(p.test_users, p.test_movies)
     assert rating_eval.rmse(p.test_ratings, pairs) == pytest.approx(run.metrics["model"]["test"]["rmse"], abs=1e-6)
     with pytest.raises(UserError, match="user index"):

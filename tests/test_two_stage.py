@@ -10,7 +10,7 @@ from recsys.evaluation import topk, two_stage
 from recsys.serving import two_stage as serving
 from recsys.serving.recommend import Recommender
 from recsys.store import runs
-from recsys.training import train
+from recsys.data import prepared
 from tests.helpers import assert_clean, open_page, run_until, texts
 
 
@@ -30,7 +30,7 @@ def test_ndcg_by_hand():
 
 
 def test_both_stages_on_real_ml100k(tiny_run, ml100k):
-    data = train.prepare(ml100k, tiny_run.config)
+    data = prepared.prepare(ml100k, tiny_run.config)
     users, movies = tiny_run.vectors
     n = 100
 
@@ -119,7 +119,7 @@ def test_both_stages_metrics_are_kept_and_the_cli_prints_them(tiny_run, ranking_
 
     m = serving.metrics(tiny_run, ranking_run, ranking_run.ranker(), ml100k, n=100)
     direct = two_stage.evaluate(*tiny_run.vectors, ranking_run.ranker().predict_pairs,
-                                train.prepare(ml100k, tiny_run.config), n=100)
+                                prepared.prepare(ml100k, tiny_run.config), n=100)
     assert m["ndcg"] == pytest.approx(direct["ndcg"]) and m["recall_at_n"] == direct["recall_at_n"]
     kept = data_dir() / "two_stage" / f"{tiny_run.run_id}-{ranking_run.run_id}-n100-v{serving.VERSION}.json"
     assert json.loads(kept.read_text())["ndcg"] == m["ndcg"]  # stored: the page and the CLI read it back
@@ -141,7 +141,7 @@ def test_both_stages_metrics_are_kept_and_the_cli_prints_them(tiny_run, ranking_
 
 
 def at_dataset(run):
-    return train.load_dataset(run.config.variant)
+    return prepared.load_dataset(run.config.variant)
 
 
 def test_the_recommend_page_shows_both_stages_and_home_links_them(tiny_run, ranking_run):

@@ -86,9 +86,9 @@ def exported_vectors(folder: str | Path, ds) -> tuple[np.ndarray, np.ndarray]:
 def scored(folder: str | Path, ds, config: cfg.TrainConfig) -> dict:
     """The lab's evaluator on the notebook's vectors, on the run's test ratings: both metric variants."""
     from recsys.evaluation import topk
-    from recsys.training import train
+    from recsys.data import prepared
 
-    p = train.prepare(ds, config)
+    p = prepared.prepare(ds, config)
     users, movies = exported_vectors(folder, ds)
     return topk.evaluate(users, movies, p.test_users, p.test_movies, p.seen)
 
@@ -114,6 +114,7 @@ def run_notebook(run, ds, folder: str | Path, timeout: int = 3600) -> dict:
 def bench(presets=PRESETS, timeout: int = 3600, progress=None) -> list[dict]:
     """One row per preset: the run's figures and the executed notebook's, side by side."""
     from recsys.store import runs
+    from recsys.data import prepared
     from recsys.training import train
 
     say = progress or (lambda message: None)
@@ -121,7 +122,7 @@ def bench(presets=PRESETS, timeout: int = 3600, progress=None) -> list[dict]:
     for key in presets:
         name = cfg.PRESET_KEYS[key]
         config = cfg.PRESETS[name]
-        ds = train.load_dataset(config.variant)
+        ds = prepared.load_dataset(config.variant)
         say(f"{name}: the run (trained once if it is not saved yet), then trained again to time it here")
         run, _ = runs.train_or_load(config, ds)
         seconds = train.fit(config, ds).seconds  # the same numbers (seeded); the time, under today's load

@@ -78,10 +78,11 @@ def factorized_top_k(user_vectors, movie_vectors, users, movies, batch: int = 40
 
 def bench_train(config: cfg.TrainConfig | None = None) -> dict:
     from recsys import data
+    from recsys.data import prepared
     from recsys.training import train
 
     config = config or cfg.TUTORIAL
-    ds = train.load_dataset(config.variant)
+    ds = prepared.load_dataset(config.variant)
     sp = data.split(ds, config.split, config.split_fraction, config.seed)
     train.fit(config.with_(epochs=1), ds)  # warm-up: TF start-up and tracing are not ours to count
     tut_seconds, tut_top = tutorial_fit(ds, sp.train, sp.test, config)
@@ -96,12 +97,13 @@ def bench_train(config: cfg.TrainConfig | None = None) -> dict:
 
 def bench_eval(config: cfg.TrainConfig | None = None) -> dict:
     from recsys.evaluation import topk
+    from recsys.data import prepared
     from recsys.training import train
 
     config = config or cfg.TUTORIAL
-    ds = train.load_dataset(config.variant)
+    ds = prepared.load_dataset(config.variant)
     result = train.fit(config, ds)
-    p = train.prepare(ds, config)
+    p = prepared.prepare(ds, config)
     u, m = result.user_vectors, result.movie_vectors
     start = time.perf_counter()
     ref = factorized_top_k(u, m, p.test_users, p.test_movies)

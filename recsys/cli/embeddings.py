@@ -25,11 +25,11 @@ def run(a) -> int:
     import pandas as pd
 
     from recsys.store import runs
-    from recsys.training import train
+    from recsys.data import prepared
     from recsys.ui import embedding_map as em
 
     run_ = runs.load(a.run)
-    ds = train.load_dataset(run_.config.variant)
+    ds = prepared.load_dataset(run_.config.variant)
     users, movies = em.spaces(*run_.vectors_for(ds), run_.config.movie_bias, run_.encoder())
     table = em.movie_table(ds)
     genres = ds.title_genres.reindex(ds.titles).fillna("").tolist()

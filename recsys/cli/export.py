@@ -28,12 +28,12 @@ def register(sub) -> None:
 
 def run(a) -> int:
     from recsys.store import runs
-    from recsys.training import train
+    from recsys.data import prepared
 
     if a.candidates is not None and a.rerank is None:
         raise UserError("--candidates goes with --rerank")
     run_ = runs.load(a.run)
-    ds = train.load_dataset(run_.config.variant)
+    ds = prepared.load_dataset(run_.config.variant)
     if a.rerank is not None:
         return two_stage(a, run_, ds)
     from recsys.serving import export

@@ -40,7 +40,7 @@ def writable(path: str, flag: str) -> Path:
 def run(a) -> int:
     from recsys.notebook import writer
     from recsys.store import runs
-    from recsys.training import train
+    from recsys.data import prepared
 
     out = writable(a.out, "--out")
     script = writable(a.script, "--script") if a.script else None
@@ -49,7 +49,7 @@ def run(a) -> int:
     run_ = runs.load(a.run)
     writer.for_run(run_)  # a ranking or item-to-item run stops here, before the data is loaded
     try:
-        ds = train.load_dataset(run_.config.variant)
+        ds = prepared.load_dataset(run_.config.variant)
     except UserError:  # the data is not here: the notebook cannot tell whether its split is the run's
         ds = None
     config, identity = writer.for_run(run_, ds, a.export_dir or f"{out.stem}_export")

@@ -61,9 +61,9 @@ def plan(ds, preset: str) -> tuple[dict, list]:
 
 def run(a) -> int:
     from recsys.store import kinds, runs
-    from recsys.training import train
+    from recsys.data import prepared
 
-    ds = train.load_dataset(a.variant)
+    ds = prepared.load_dataset(a.variant)
     found, missing = plan(ds, a.preset)
     started = time.perf_counter()
     if missing:

@@ -48,14 +48,14 @@ def run(a) -> int:
     from recsys.serving.index import ScannParams, default_scann_params
     from recsys.serving.recommend import Recommender
     from recsys.store import runs
-    from recsys.training import train
+    from recsys.data import prepared
 
     if sum(x is not None for x in (a.user, a.movie, a.likes)) != 1:
         raise UserError("give exactly one of --user ID, --movie TITLE or --likes TITLE [TITLE ...]")
     if not 1 <= a.k <= 100:  # before anything is loaded
         raise UserError(f"k must be between 1 and 100, got {a.k}")
     run_ = runs.load(a.run)
-    ds = train.load_dataset(run_.config.variant)
+    ds = prepared.load_dataset(run_.config.variant)
     params = None
     given = {"num_leaves": a.num_leaves, "num_leaves_to_search": a.num_leaves_to_search,
              "num_reordering_candidates": a.num_reordering_candidates}
@@ -126,12 +126,12 @@ def movie_answer(a, run_, ds, rec, params, strip) -> int:
     """``--movie T --movie-model item-to-item|itemknn``: that model's neighbours of T."""
     from recsys.serving.recommend import SimilarMovies, itemknn_neighbours
     from recsys.store import runs
-    from recsys.training import train
+    from recsys.data import prepared
 
     profile = rec.movie_profile(a.movie)
     out = {"query": {"movie_title": a.movie}, "k": a.k, "movie_model": a.movie_model, "profile": profile}
     if a.movie_model == "itemknn":
-        rows = itemknn_neighbours(ds, train.prepare(ds, run_.config), a.movie, a.k)
+        rows = itemknn_neighbours(ds, prepared.prepare(ds, run_.config), a.movie, a.k)
         out["itemknn"], out["hit_rate"] = strip(rows), hit_rates(run_, ds)["itemknn"]
         lines = [movie_header(profile), f"item-kNN (cosine over the training ratings of run {run_.run_id}'s split, "
                                         f"exact): {hit_line(out['hit_rate'])}"]

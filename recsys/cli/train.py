@@ -33,9 +33,9 @@ def run(a) -> int:
         strategy = distributed.make_strategy(a.strategy, a.cpu_devices)
     run_, reused = runs.train_or_load(config, callback=TrainingBar(config.epochs, a.json or a.quiet),
                                       strategy=strategy)
-    from recsys.training import train
+    from recsys.data import prepared
 
-    ds = train.load_dataset(config.variant)
+    ds = prepared.load_dataset(config.variant)
     m = {**runs.with_baselines(run_, ds), "item_to_item": runs.item_to_item_metrics(run_, ds)}  # older runs too
     out = {"run_id": run_.run_id, "run_dir": str(run_.path), "config": run_.config.to_dict(),
            "history": run_.history, "metrics": m, "seconds": run_.seconds, "reused": reused,

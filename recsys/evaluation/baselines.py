@@ -6,6 +6,8 @@ blockbusters collect most ratings, so "what is popular" is right surprisingly of
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from recsys.config import KS
@@ -21,6 +23,12 @@ def popularity_scores(train_movies: np.ndarray, n_movies: int) -> np.ndarray:
     """
     counts = np.bincount(train_movies, minlength=n_movies).astype(np.float64)
     return counts - np.arange(n_movies) / (n_movies + 1.0)
+
+
+@lru_cache(maxsize=8)  # a TrainingData hashes by identity: once per split
+def popularity_of(data) -> dict:
+    """The popularity baseline's metrics on a split's test pairs (``data``: a ``data.prepared.TrainingData``)."""
+    return popularity(data.train_movies, data.test_users, data.test_movies, data.seen, len(data.ds.titles))
 
 
 def popularity(train_movies, test_users, test_movies, seen, n_movies: int, ks=KS) -> dict:

@@ -191,7 +191,7 @@ def baselines(q: Queries, n_users: int, n_movies: int, train_users, train_movies
 
 @lru_cache(maxsize=8)
 def held_out(p) -> tuple:
-    """``(queries, baselines)`` of one split (a ``train.TrainingData``): model-independent, computed once per split."""
+    """``(queries, baselines)`` of one split (a ``data.prepared.TrainingData``): model-independent, computed once per split."""
     n_users, n_movies = len(p.ds.user_ids), len(p.ds.titles)
     q = queries(p.train_users, p.train_movies, p.train_times, p.test_users, p.test_movies, p.test_times)
     return q, baselines(q, n_users, n_movies, p.train_users, p.train_movies)

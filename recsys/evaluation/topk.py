@@ -31,7 +31,7 @@ def ranks(user_vectors: np.ndarray, movie_vectors: np.ndarray, users: np.ndarray
 
     user_vectors: [U, d]; movie_vectors: [C, d]; users, movies: [N] indices of the test pairs.
     seen: optional [U, C] movies to remove from each user's candidates, as a dense boolean
-    array or a sparse matrix (``seen_matrix``); the true movie itself is never removed.
+    array or a sparse matrix (``recsys.data.prepared.seen_matrix``); the true movie itself is never removed.
     """
     if seen is None:
         return ranks_both(user_vectors, movie_vectors, users, movies, None, batch, dtype)[0]
@@ -108,22 +108,6 @@ def is_sparse(x) -> bool:
 def accuracy_at(rank: np.ndarray, ks=KS) -> dict:
     """Fraction of pairs with rank < K, as ``{"top_1": ..., "top_100": ...}``."""
     return {f"top_{k}": float(np.mean(rank < k)) if len(rank) else 0.0 for k in ks}
-
-
-def seen_matrix(n_users: int, n_movies: int, users: np.ndarray, movies: np.ndarray):
-    """[U, C] sparse boolean (CSR): True where the user rated the movie (in the given pairs).
-
-    Sparse because a dense users x movies matrix grows with the *product* of the two
-    (162k x 59k = 10 GB for MovieLens 25M) while the ratings grow only with their number.
-    ``seen[u, m]`` and ``seen[user_rows]`` (rows as CSR) work as on a dense array.
-    """
-    import scipy.sparse
-
-    users = np.asarray(users, dtype=np.int64)
-    movies = np.asarray(movies, dtype=np.int64)
-    seen = scipy.sparse.csr_array((np.ones(len(users), dtype=bool), (users, movies)), shape=(n_users, n_movies))
-    seen.sum_duplicates()  # one entry per (user, movie), sorted: rows are sets
-    return seen
 
 
 def evaluate(user_vectors, movie_vectors, test_users, test_movies, seen, ks=KS) -> dict:

@@ -120,7 +120,7 @@ def reorder(candidates: np.ndarray, retrieval: np.ndarray, stars: np.ndarray, mi
 
 def evaluate(user_vectors: np.ndarray, movie_vectors: np.ndarray, predict_pairs, data, n: int = 100,
              k: int = K, chunk: int = 1024, mixes=MIXES) -> dict:
-    """Both stages for every test user of ``data`` (a ``training.TrainingData``), seen movies left out.
+    """Both stages for every test user of ``data`` (a ``data.prepared.TrainingData``), seen movies left out.
 
     ``predict_pairs(users, movies) -> stars`` is the ranking run's prediction for aligned arrays.
     Returns NDCG@k of the retrieval list, of the list re-ranked by stars and of each blend in

@@ -48,11 +48,12 @@ def row_of(run, ds) -> dict:
     """One sweep row of a ranking run: its weights, test RMSE and the test top-K of its vectors."""
     retrieval = run.metrics.get("retrieval")
     if retrieval is None:  # a ranking run saved before its vectors' top-K was stored
-        from recsys.training import ranking, train
+        from recsys.data import prepared
+        from recsys.training import ranking
 
         users, movies = run.vectors_for(ds)
         retrieval = ranking.retrieval_metrics({"user_vectors": users, "movie_vectors": movies},
-                                              train.prepare(ds, run.config))
+                                              prepared.prepare(ds, run.config))
     c = run.config
     return {"rating_weight": c.rating_weight, "retrieval_weight": c.retrieval_weight,
             "rmse": run.metrics["model"]["test"]["rmse"],
@@ -72,10 +73,10 @@ def sweep(base: cfg.RankingConfig, ds=None, weights=WEIGHTS, callback: SweepCall
     (the app may pass its queue's, as for ``sweep.run_sweep``).
     """
     from recsys.store import runs
-    from recsys.training import train
+    from recsys.data import prepared
 
     todo = configs(base, weights)
-    ds = ds or train.load_dataset(base.variant)
+    ds = ds or prepared.load_dataset(base.variant)
     callback = callback or SweepCallback()
     trainer = trainer or (lambda config, ds, cb: runs.train_or_load(config, ds, cb, root))
     rows = []

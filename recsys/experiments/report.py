@@ -113,10 +113,11 @@ def collect(n_seeds: int = 3, splits=SPLITS, models: dict | None = None, ds=None
     from recsys.evaluation import baselines
     from recsys.training import baselines as strong_baselines
     from recsys.training import item_to_item as fit_i2i
+    from recsys.data import prepared
     from recsys.training import train
 
     models = models or MODELS
-    ds = ds or train.load_dataset("100k")
+    ds = ds or prepared.load_dataset("100k")
     progress = progress or (lambda text: None)
     rows = []
     for split in splits:
@@ -130,7 +131,7 @@ def collect(n_seeds: int = 3, splits=SPLITS, models: dict | None = None, ds=None
                              "seconds": result.seconds, "best_epoch": result.best_epoch, "epochs": config.epochs,
                              "item_to_item": result.metrics["item_to_item"]})
                 popularity = result.metrics["popularity"]
-            p = train.prepare(ds, config)
+            p = prepared.prepare(ds, config)
             started = time.perf_counter()
             baselines.popularity_scores(p.train_movies, len(ds.titles))
             rows.append({"system": POPULARITY, "split": split, "seed": seed, "metrics": popularity,
@@ -353,11 +354,11 @@ def facts(ds=None) -> dict:
       all-movies list but can never be a test movie);
     - ``cold_share``: share of temporal test ratings whose user has no training rating.
     """
-    from recsys.training import train
+    from recsys.data import prepared
 
-    ds = ds or train.load_dataset("100k")
-    rand = train.prepare(ds, cfg.TUTORIAL)
-    temp = train.prepare(ds, cfg.TUTORIAL.with_(split="temporal"))
+    ds = ds or prepared.load_dataset("100k")
+    rand = prepared.prepare(ds, cfg.TUTORIAL)
+    temp = prepared.prepare(ds, cfg.TUTORIAL.with_(split="temporal"))
     counts = np.bincount(rand.train_movies, minlength=len(ds.titles))
     warm = np.zeros(len(ds.user_ids), dtype=bool)
     warm[temp.train_users] = True
@@ -471,9 +472,10 @@ def ladder() -> list[tuple[str, str, cfg.TrainConfig]]:
 
 def collect_ladder(splits=SPLITS, seed: int = 42, ds=None, progress=None) -> list[dict]:
     """Train every ``ladder()`` step on each split (one seed): rows like ``collect``'s."""
+    from recsys.data import prepared
     from recsys.training import train
 
-    ds = ds or train.load_dataset("100k")
+    ds = ds or prepared.load_dataset("100k")
     progress = progress or (lambda text: None)
     rows = []
     for split in splits:

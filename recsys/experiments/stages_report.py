@@ -35,9 +35,9 @@ def collect(seeds: list[int], ds=None, progress=None, retrieval_preset=cfg.ID_TO
     from recsys.experiments import multitask
     from recsys.serving import two_stage
     from recsys.store import runs
-    from recsys.training import train
+    from recsys.data import prepared
 
-    ds = ds or train.load_dataset("100k")
+    ds = ds or prepared.load_dataset("100k")
     say = progress or (lambda text: None)
     rankers = rankers or RANKERS
     rows = []

@@ -143,11 +143,11 @@ def run_sweep(base: cfg.TrainConfig, axes: dict, ds=None, callback: SweepCallbac
     (the app passes its own, which also queues behind other sessions' training).
     """
     from recsys.store import runs
-    from recsys.training import train
+    from recsys.data import prepared
 
     axes = normalise_axes(axes)
     configs = grid(base, axes)
-    ds = ds or train.load_dataset(base.variant)
+    ds = ds or prepared.load_dataset(base.variant)
     callback = callback or SweepCallback()
     trainer = trainer or (lambda config, ds, cb: runs.train_or_load(config, ds, cb, root))
     result = SweepResult(base=base, axes=axes)

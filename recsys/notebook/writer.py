@@ -80,9 +80,9 @@ def test_key(ds, config: TrainConfig) -> str:
 
 @lru_cache(maxsize=16)  # a Dataset hashes by identity: one entry per loaded dataset and split
 def split_key(ds, split: str, fraction: float, seed: int) -> str:
-    from recsys.training import train
+    from recsys.data import prepared
 
-    p = train.prepare(ds, TUTORIAL.with_(variant=ds.variant, split=split, split_fraction=fraction, seed=seed))
+    p = prepared.prepare(ds, TUTORIAL.with_(variant=ds.variant, split=split, split_fraction=fraction, seed=seed))
     pairs = sorted(f"{u}\t{t}" for u, t in zip(ds.user_ids[p.test_users], ds.titles[p.test_movies]))
     return hashlib.sha1("\n".join(pairs).encode()).hexdigest()[:12]
 

@@ -90,7 +90,7 @@ def metrics(retrieval, ranking, ranker, ds, n: int = 100) -> dict:
     Run ids are hashes of their settings and data, so the pair and N name the result; it is
     written to ``$RECSYS_HOME/data/two_stage/`` atomically (complete or absent).
     """
-    from recsys.training import train
+    from recsys.data import prepared
 
     check_pair(retrieval, ranking)
     path = data_dir() / "two_stage" / f"{retrieval.run_id}-{ranking.run_id}-n{int(n)}-v{VERSION}.json"
@@ -99,7 +99,7 @@ def metrics(retrieval, ranking, ranker, ds, n: int = 100) -> dict:
     except (OSError, ValueError):
         pass
     users, movies = retrieval.vectors_for(ds)
-    out = measure.evaluate(users, movies, ranker.predict_pairs, train.prepare(ds, retrieval.config), n=int(n))
+    out = measure.evaluate(users, movies, ranker.predict_pairs, prepared.prepare(ds, retrieval.config), n=int(n))
     out.update(retrieval_run=retrieval.run_id, ranking_run=ranking.run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -1,2 +1,2 @@
-"""What is kept: saved runs (``runs``: atomic, id = hash of config and data) and the training queue that
-every browser session of one server shares (``jobs``)."""
+"""What is kept: saved runs (``runs``: atomic, id = hash of config and data) and the kinds of run they
+can be (``kinds``: one table). The training server that fills the store is ``recsys.server``."""

@@ -9,13 +9,13 @@ Three kinds share the store, and each differs only in data, never in code paths:
 
 Everything that asks "what kinds are there, and what does a run of this kind look like?"
 reads this table: the store (which settings class reads a run.json, which metrics a complete
-one holds, which array of vectors.npz is the query side), ``python -m recsys runs --kind``,
+one holds, which array of vectors.npz is the query side, which module trains one),
+``python -m recsys runs --kind``,
 the Compare page (one table, one curve and the delete box for every kind), run labels, and
 ``python -m recsys ready`` (the *Our best* run of every kind that a newcomer's first visit shows).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from recsys import config as cfg
@@ -33,6 +33,7 @@ class Kind:
     settings: type            # the settings dataclass a run.json's "config" is read into
     presets: dict             # preset name -> settings ("Our best" is what ``ready`` trains)
     command: str              # the CLI command that trains one
+    trainer: str              # the module whose ``fit(config, ds, callback)`` trains one (imported when needed)
     query_vectors: str        # the query side's array in vectors.npz (movies are always "movie_vectors")
     headline: MetricPath      # the one number that sums a run up, in its metrics
     headline_label: str       # how that number is named: "top-100", "hit@10", "RMSE"
@@ -76,7 +77,7 @@ def _hit(who: str, k: int) -> MetricPath:
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind(name="retrieval", noun="retrieval run", title="Retrieval runs", settings=cfg.TrainConfig,
-         presets=cfg.PRESETS, command="train",
+         presets=cfg.PRESETS, command="train", trainer="recsys.training.train",
          query_vectors="user_vectors", headline=("model", "test", "top_100"), headline_label="top-100", digits=3,
          lower_is_better=False,
          required=tuple((who, part, "top_100") for part in ("test", "test_filtered")
@@ -84,7 +85,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          # Compare draws retrieval runs with its own table (top-K at a chosen K beside every baseline, sweeps).
          curve=("test", "top_100"), curve_label="test top-100", curve_title="Test top-100 per epoch"),
     Kind(name="item_to_item", noun="item-to-item run", title="Item-to-item runs", settings=cfg.ItemToItemConfig,
-         presets={"Our best": cfg.ITEM_DEFAULT}, command="train-item-to-item", query_vectors="query_vectors",
+         presets={"Our best": cfg.ITEM_DEFAULT}, command="train-item-to-item", trainer="recsys.training.item_to_item",
+         query_vectors="query_vectors",
          headline=_hit("item_to_item", 10), headline_label="hit@10", digits=3, lower_is_better=False,
          required=(_hit("item_to_item", 10),),
          columns={"hit_1": ("hit@1", "Held-out hit rate @1 of the item-to-item model", _hit("item_to_item", 1)),
@@ -98,7 +100,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          curve=("test", "hit_10"), curve_label="hit@10", curve_title="Held-out hit rate @10 per epoch"),
     Kind(name="ranking", noun="ranking run", title="Ranking runs", settings=cfg.RankingConfig,
          presets=cfg.RANKING_PRESETS,
-         command="train-ranking", query_vectors="user_vectors", headline=("model", "test", "rmse"),
+         command="train-ranking", trainer="recsys.training.ranking", query_vectors="user_vectors", headline=("model", "test", "rmse"),
          headline_label="RMSE", digits=4, lower_is_better=True,
          required=tuple((who, "test", "rmse") for who in ("model", "global_mean", "biases")),
          columns={"rmse": ("test RMSE", "Root mean squared error of the predicted stars on the test ratings "
@@ -127,26 +129,3 @@ def companion(kind: str, run_config):
     """
     variant, split, fraction, seed = run_config.split_of()
     return KINDS[kind].default.with_(variant=variant, split=split, split_fraction=fraction, seed=seed)
-
-
-def table(items: list, kind: str):
-    """Compare's table of one kind (a pandas frame): per run its id, date, settings, the kind's columns, time.
-
-    A column a run lacks (saved before that metric existed) is NaN, not an error.
-    """
-    import pandas as pd
-
-    k = KINDS[kind]
-    rows = [{"run_id": r.run_id, "created": pd.Timestamp(r.created, unit="s"), "label": r.config.label(),
-             **{name: lookup(r.metrics, path, math.nan) for name, (_, _, path) in k.columns.items()},
-             "split": r.config.split, "seed": r.config.seed, "best_epoch": r.best_epoch, "seconds": r.seconds}
-            for r in items]
-    return pd.DataFrame(rows, columns=["run_id", "created", "label", *k.columns, "split", "seed", "best_epoch",
-                                       "seconds"])
-
-
-def curve_rows(items: list, kind: str) -> list[dict]:
-    """Compare's chart of one kind: (run, label, epoch, value) for every epoch of every run."""
-    path = KINDS[kind].curve
-    return [{"run": r.run_id, "label": r.config.label(), "epoch": rec["epoch"], "value": lookup(rec, path, math.nan)}
-            for r in items for rec in r.history]

@@ -22,6 +22,7 @@ of killed processes older than an hour are removed when a run is saved or delete
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -374,10 +375,10 @@ def item_to_item_metrics(run: Run, ds) -> dict:
     if "item_to_item" in run.metrics:
         return run.metrics["item_to_item"]
     from recsys.evaluation import item_to_item as i2i
-    from recsys.training import train
+    from recsys.data import prepared
 
     space = i2i.similarity_space(run.vectors_for(ds)[1], run.config.movie_bias, run.encoder())
-    return i2i.evaluate(train.prepare(ds, run.config), i2i.embedding_scores(space), "two_tower")
+    return i2i.evaluate(prepared.prepare(ds, run.config), i2i.embedding_scores(space), "two_tower")
 
 
 def folder_stamp(root: Path | None = None) -> tuple:
@@ -394,39 +395,6 @@ def folder_stamp(root: Path | None = None) -> tuple:
     return (str(root), st.st_mtime_ns, st.st_ino)
 
 
-def frame(items: list[Run], k: int = 100, item_to_item: dict | None = None, strong: dict | None = None):
-    """Saved runs side by side (a pandas frame, one row per run): the Compare page's table.
-
-    Settings, test top-``k`` of the model for both metric variants (all candidates; movies
-    seen in training removed), the popularity baseline of the same split, the movie tower's
-    item-to-item hit rate @10 beside item-kNN's (``item_to_item``: run id -> its
-    ``item_to_item_metrics``, for runs saved before they were stored), EASE's, item-kNN's and
-    iALS's top-``k`` with seen movies removed (``strong``: run id -> those baselines, for older
-    runs; NaN when not known), training time, date.
-    """
-    import pandas as pd
-
-    rows = []
-    for r in items:
-        c, m = r.config, r.metrics
-        i2i = (item_to_item or {}).get(r.run_id) or m.get("item_to_item")
-        base = {**((strong or {}).get(r.run_id) or {}), **{n: m[n] for n in ("ease", "itemknn", "ials") if n in m}}
-        rows.append({
-            "run_id": r.run_id, "created": pd.Timestamp(r.created, unit="s"), "label": c.label(),
-            "embedding_dim": c.embedding_dim, "epochs": c.epochs, "optimizer": c.optimizer,
-            "learning_rate": c.learning_rate, "batch_size": c.batch_size, "split": c.split, "seed": c.seed,
-            f"top_{k}": m["model"]["test"][f"top_{k}"], f"top_{k}_seen_removed": m["model"]["test_filtered"][f"top_{k}"],
-            f"popularity_top_{k}": m["popularity"]["test"][f"top_{k}"],
-            f"popularity_top_{k}_seen_removed": m["popularity"]["test_filtered"][f"top_{k}"],
-            **{f"{n}_top_{k}_seen_removed": base[n]["test_filtered"][f"top_{k}"] if n in base else float("nan")
-               for n in ("ease", "itemknn", "ials")},
-            "item_to_item_hit_10": i2i["two_tower"]["hit_10"] if i2i else float("nan"),
-            "itemknn_hit_10": i2i["itemknn"]["hit_10"] if i2i else float("nan"),
-            "best_epoch": r.best_epoch, "seconds": r.seconds,
-        })
-    return pd.DataFrame(rows)
-
-
 def train_or_load(config, ds=None, callback=None, root: Path | None = None,
                   strategy=None) -> tuple[Run, bool]:
     """The saved run for this config if there is one (reused=True), else train and save it.
@@ -439,10 +407,11 @@ def train_or_load(config, ds=None, callback=None, root: Path | None = None,
     chief saves into ``root``, the other workers into a throwaway folder, as TensorFlow's
     multi-worker checkpointing does.
     """
+    from recsys.data import prepared
     from recsys.training import train
 
     config = config.validate()
-    ds = ds or train.load_dataset(config.variant)
+    ds = ds or prepared.load_dataset(config.variant)
     tag = ""
     if strategy is not None:
         from recsys.training import distributed
@@ -456,18 +425,11 @@ def train_or_load(config, ds=None, callback=None, root: Path | None = None,
     found = find(config, ds, root, tag)
     if found is not None:
         return found, True
-    if isinstance(config, ItemToItemConfig):
+    kind = kinds.kind_of(config)
+    if kind.name != "retrieval":  # only the retrieval model has a tf.distribute path
         if strategy is not None:
-            raise UserError("the item-to-item model trains on one device (no --strategy)")
-        from recsys.training import item_to_item
-
-        return save(item_to_item.fit(config, ds, callback), ds, root), False
-    if isinstance(config, RankingConfig):
-        if strategy is not None:
-            raise UserError("the ranking model trains on one device (no --strategy)")
-        from recsys.training import ranking
-
-        return save(ranking.fit(config, ds, callback), ds, root), False
+            raise UserError(f"the {kind.noun.removesuffix(' run')} model trains on one device (no --strategy)")
+        return save(importlib.import_module(kind.trainer).fit(config, ds, callback), ds, root), False
     strong = split_baselines(config, ds)  # first, so that a page can draw them while the model trains
     result = train.fit(config, ds, callback, strategy=strategy)
     result.metrics.update(strong)

@@ -28,6 +28,7 @@ import numpy as np
 
 from recsys.evaluation import baselines as b
 from recsys.paths import data_dir
+from recsys.data import prepared
 from recsys.training import train
 
 VERSION = 2
@@ -58,7 +59,7 @@ def validation_score(result: dict) -> float:
     return result["test_filtered"]["top_10"] + result["test_filtered"]["top_100"]
 
 
-def tune(name: str, v: train.TrainingData, seed: int) -> tuple[dict, float]:
+def tune(name: str, v: prepared.TrainingData, seed: int) -> tuple[dict, float]:
     """The best settings of ``name`` on ``v``'s validation slice, and their validation score."""
     n_users, n_movies = len(v.ds.user_ids), len(v.ds.titles)
     x = b.interactions(n_users, n_movies, v.fit_users, v.fit_movies)
@@ -80,8 +81,8 @@ def fit_all(ds, split: str, split_fraction: float, seed: int, progress=None) -> 
     """``{name: {"test", "test_filtered", "params", "validation", "seconds"}}`` for every baseline on one split."""
     note = progress or (lambda text: None)
     config = train.TrainConfig(split=split, split_fraction=split_fraction, seed=seed)
-    p = train.prepare(ds, config)                                     # the split: train and test
-    v = train.prepare(ds, config.with_(validation_fraction=VALIDATION))  # the same training ratings, cut 90 / 10
+    p = prepared.prepare(ds, config)                                     # the split: train and test
+    v = prepared.prepare(ds, config.with_(validation_fraction=VALIDATION))  # the same training ratings, cut 90 / 10
     n_users, n_movies = len(ds.user_ids), len(ds.titles)
     x = b.interactions(n_users, n_movies, p.train_users, p.train_movies)
     out = {}

@@ -20,6 +20,7 @@ from recsys import data as data_mod
 from recsys.config import ItemToItemConfig
 from recsys.errors import UserError
 from recsys.evaluation import item_to_item as i2i
+from recsys.data import prepared
 from recsys.training import train
 
 
@@ -64,9 +65,9 @@ def fit(config: ItemToItemConfig, ds: data_mod.Dataset | None = None, callback=N
     from recsys.model.item_to_item import ItemToItemModel
 
     config = config.validate()
-    ds = ds or train.load_dataset(config.variant)
+    ds = ds or prepared.load_dataset(config.variant)
     callback = callback or train.Callback()
-    p = train.prepare(ds, config)
+    p = prepared.prepare(ds, config)
     n_movies = len(ds.titles)
     q_train, c_train = pairs(p.fit_users, p.fit_movies, p.fit_times, config.pairs, config.window)
     if len(q_train) < config.batch_size:

@@ -1,6 +1,6 @@
 """``fit(config)``: train the ranking model (stars of a user for a movie), scored by RMSE after every epoch.
 
-The split is a retrieval run's (``train.prepare``: same ratings for training, validation and
+The split is a retrieval run's (``prepared.prepare``: same ratings for training, validation and
 test on the same settings), so a ranking run scores the held-out ratings a retrieval run
 recommends for. After every epoch the model's predictions on test (and on the validation
 slice, when there is one) are computed with the NumPy serving path
@@ -34,6 +34,7 @@ from recsys.config import RankingConfig
 from recsys.errors import UserError
 from recsys.evaluation import ranking as rating_eval
 from recsys.evaluation import topk
+from recsys.data import prepared
 from recsys.training import train
 
 BASELINE_VALIDATION = 0.1  # the slice the bias baseline's lambdas are chosen on (as training/baselines.py)
@@ -66,7 +67,7 @@ def baselines(ds: data_mod.Dataset, config: RankingConfig) -> dict:
 
 @lru_cache(maxsize=8)  # per loaded dataset and split: every ranking run on it shares them
 def _baselines(ds, split: str, split_fraction: float, seed: int) -> dict:
-    p = train.prepare(ds, RankingConfig(split=split, split_fraction=split_fraction, seed=seed,
+    p = prepared.prepare(ds, RankingConfig(split=split, split_fraction=split_fraction, seed=seed,
                                         validation_fraction=BASELINE_VALIDATION))
     n_users, n_movies = len(ds.user_ids), len(ds.titles)
     best = None
@@ -105,9 +106,9 @@ def fit(config: RankingConfig, ds: data_mod.Dataset | None = None, callback=None
     from recsys.serving.ranking import Ranker
 
     config = config.validate()
-    ds = ds or train.load_dataset(config.variant)
+    ds = ds or prepared.load_dataset(config.variant)
     callback = callback or train.Callback()
-    p = train.prepare(ds, config)
+    p = prepared.prepare(ds, config)
     if len(p.fit_users) < config.batch_size:
         raise UserError(f"batch_size {config.batch_size} is larger than the {len(p.fit_users)} training ratings")
     n_users, n_movies = len(ds.user_ids), len(ds.titles)
@@ -156,6 +157,6 @@ def fit(config: RankingConfig, ds: data_mod.Dataset | None = None, callback=None
                          seconds=time.perf_counter() - started, best_epoch=best_epoch, model=model)
 
 
-def retrieval_metrics(arrays: dict, p: train.TrainingData) -> dict:
+def retrieval_metrics(arrays: dict, p: prepared.TrainingData) -> dict:
     """The exact test top-K of a ranking model's user and movie vectors (u . m), both metric variants."""
     return topk.evaluate(arrays["user_vectors"], arrays["movie_vectors"], p.test_users, p.test_movies, p.seen)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
 from recsys import data as data_mod
 from recsys.config import TrainConfig
 from recsys.errors import UserError
+from recsys.data import prepared
 from recsys.evaluation import baselines, item_to_item, topk
 from recsys.model import fold_in
 
@@ -30,73 +30,6 @@ class Callback:
 
     def on_epoch(self, record: dict) -> None:
         pass
-
-
-@dataclass(eq=False)  # hashed by identity: what is derived from it can be cached per split
-class TrainingData:
-    """Integer arrays of one split, the seen-matrix and the popularity baseline: model-independent.
-
-    Built once per (dataset, split, fraction, seed, validation slice) and shared by every
-    run on them (a sweep, the report's seeds, the Train page's chart of the baseline).
-    """
-
-    ds: data_mod.Dataset
-    train_users: np.ndarray
-    train_movies: np.ndarray
-    train_times: np.ndarray    # when each training rating was given (item-to-item queries: the last one)
-    fit_users: np.ndarray      # training rows actually fitted (train minus the validation slice)
-    fit_movies: np.ndarray
-    fit_times: np.ndarray
-    val_users: np.ndarray
-    val_movies: np.ndarray
-    val_times: np.ndarray
-    test_users: np.ndarray
-    test_movies: np.ndarray
-    test_times: np.ndarray
-    seen: object               # [U, C] sparse bool (topk.seen_matrix): movies each user rated in training
-    fit_seen: object
-    popularity: dict
-    candidate_probability: np.ndarray  # P(movie) among training rows, for log-Q correction
-    train_ratings: np.ndarray  # the stars (1-5) of each row above, float32: what a ranking run predicts
-    fit_ratings: np.ndarray
-    val_ratings: np.ndarray
-    test_ratings: np.ndarray
-
-
-@lru_cache(maxsize=4)
-def load_dataset(variant: str = "100k") -> data_mod.Dataset:
-    """The default dataset (auto source), loaded once per process (the CLI, a worker, the tests)."""
-    return data_mod.load(variant=variant)
-
-
-def prepare(ds: data_mod.Dataset, config: TrainConfig) -> TrainingData:
-    """The model-independent arrays ``config`` trains and is scored on (see ``TrainingData``)."""
-    return _prepared(ds, config.split, config.split_fraction, config.seed, config.validation_fraction)
-
-
-@lru_cache(maxsize=8)  # a Dataset hashes by identity: one entry per loaded dataset and split
-def _prepared(ds, split: str, split_fraction: float, seed: int, validation_fraction: float) -> TrainingData:
-    sp = data_mod.split(ds, split, split_fraction, seed)
-    users = ds.ratings["user_idx"].to_numpy()
-    movies = ds.ratings["title_idx"].to_numpy()
-    n_users, n_movies = len(ds.user_ids), len(ds.titles)
-    tr, te = sp.train, sp.test
-    n_val = int(round(len(tr) * validation_fraction))
-    fit, val = (tr[:len(tr) - n_val], tr[len(tr) - n_val:]) if n_val else (tr, tr[:0])
-    seen = topk.seen_matrix(n_users, n_movies, users[tr], movies[tr])
-    fit_seen = topk.seen_matrix(n_users, n_movies, users[fit], movies[fit]) if n_val else seen
-    counts = np.bincount(movies[fit], minlength=n_movies).astype(np.float64)
-    times = ds.ratings["timestamp"].to_numpy()
-    stars = ds.ratings["user_rating"].to_numpy(np.float32)
-    return TrainingData(
-        ds=ds, train_users=users[tr], train_movies=movies[tr], train_times=times[tr],
-        fit_users=users[fit], fit_movies=movies[fit], fit_times=times[fit],
-        val_users=users[val], val_movies=movies[val], val_times=times[val],
-        test_users=users[te], test_movies=movies[te], test_times=times[te], seen=seen, fit_seen=fit_seen,
-        popularity=baselines.popularity(movies[tr], users[te], movies[te], seen, n_movies),
-        candidate_probability=(counts / counts.sum()).astype(np.float32),
-        train_ratings=stars[tr], fit_ratings=stars[fit], val_ratings=stars[val], test_ratings=stars[te],
-    )
 
 
 @dataclass
@@ -182,9 +115,9 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
     if strategy is not None and (config.user_history or config.history_encoder or config.multinomial):
         raise UserError("user_history, history_encoder and multinomial are not supported with --strategy yet: "
                         "train them on one device")
-    ds = ds or load_dataset(config.variant)
+    ds = ds or prepared.load_dataset(config.variant)
     callback = callback or Callback()
-    p = prepare(ds, config)
+    p = prepared.prepare(ds, config)
     if len(p.fit_users) < config.batch_size:
         raise UserError(f"batch_size {config.batch_size} is larger than the {len(p.fit_users)} training ratings")
     n_users, n_movies = len(ds.user_ids), len(ds.titles)
@@ -257,7 +190,7 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
     return TrainResult(
         config=config, user_vectors=users, movie_vectors=movies, history=history,
         metrics={"model": {"test": record["test"], "test_filtered": record["test_filtered"]},
-                 "popularity": p.popularity,
+                 "popularity": baselines.popularity_of(p),
                  "item_to_item": item_to_item.evaluate(p, item_to_item.embedding_scores(space), "two_tower")},
         seconds=time.perf_counter() - started, best_epoch=best_epoch, model=model,
         strategy=_describe(strategy), encoder=encoder,

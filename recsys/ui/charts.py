@@ -272,9 +272,10 @@ def kind_curves(runs: list, kind: str) -> alt.Chart:
     For ranking runs, test RMSE per epoch (lower is better); for item-to-item runs, the held-out hit rate @10.
     """
     from recsys.store import kinds
+    from recsys.ui import tables
 
     k = kinds.KINDS[kind]
-    df = pd.DataFrame(kinds.curve_rows(runs, kind), columns=["run", "label", "epoch", "value"])
+    df = pd.DataFrame(tables.curve_rows(runs, kind), columns=["run", "label", "epoch", "value"])
     return alt.Chart(df, title=k.curve_title).mark_line(point=True).encode(
         x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("value:Q", title=k.curve_label, scale=alt.Scale(zero=False)), color=alt.Color("run:N", title="run"),

@@ -60,13 +60,13 @@ class Worker:
         import recsys
 
         self.on_event = on_event
-        # A fresh interpreter (``python -m recsys.store.worker``), not a fork: no TensorFlow state is copied, and
+        # A fresh interpreter (``python -m recsys.server.worker``), not a fork: no TensorFlow state is copied, and
         # nothing depends on how the server itself was started (streamlit, pytest, a notebook).
         mine, theirs = socket.socketpair()
         env = dict(os.environ)
         here = str(Path(recsys.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join([here, *filter(None, [env.get("PYTHONPATH")])])
-        self.process = subprocess.Popen([sys.executable, "-m", "recsys.store.worker", str(theirs.fileno())],
+        self.process = subprocess.Popen([sys.executable, "-m", "recsys.server.worker", str(theirs.fileno())],
                                         pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
         theirs.close()
         self._conn = Connection(mine.detach())
@@ -214,5 +214,5 @@ def main(conn) -> None:
         cancelled.discard(rid)
 
 
-if __name__ == "__main__":  # python -m recsys.store.worker FD: started by Worker, talks over the socket FD
+if __name__ == "__main__":  # python -m recsys.server.worker FD: started by Worker, talks over the socket FD
     main(Connection(int(sys.argv[1])))

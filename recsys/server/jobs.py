@@ -13,7 +13,7 @@ must not train the same model thirty times, nor thirty models at once on two cor
 - One training per session: a watcher that already waits for a queued or running job
   cannot queue another one (``Busy`` says which; cancel it first). Joining a job someone
   else queued, or loading a saved run, is always allowed.
-- Training runs in worker processes (``recsys/store/worker.py``: one per concurrent training,
+- Training runs in worker processes (``recsys/server/worker.py``: one per concurrent training,
   long-lived, TensorFlow imported once), never in the server's interpreter. Their progress
   comes back as events; a worker that dies fails its job with a clear message and is replaced.
 - Pages read ``job.snapshot()`` to draw progress (the Train page from an ``st.fragment`` that
@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from recsys.config import TrainConfig
 from recsys.errors import UserError
 from recsys.store import runs
-from recsys.store.worker import Worker
-from recsys.training import train
+from recsys.server.worker import Worker
+from recsys.data import prepared
 
 
 class Busy(UserError):
@@ -113,7 +113,7 @@ class JobQueue:
     def submit(self, config: TrainConfig, ds=None, watcher: str | None = None) -> Job:
         """The job for this config: done at once if saved, shared if already in flight."""
         config = config.validate()
-        ds = ds or train.load_dataset(config.variant)
+        ds = ds or prepared.load_dataset(config.variant)
         rid = runs.run_id(config, runs.data_tag(ds))
         watcher = watcher or uuid.uuid4().hex
         with self._lock:
