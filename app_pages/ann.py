@@ -14,6 +14,7 @@ from app_pages import cache, common
 from recsys.bench import ann, catalogs, field, peers
 from recsys.errors import UserError
 from recsys.serving import index as idx
+from recsys.ui import ann_charts
 
 HELP = {
     "catalog": "What to search. **Trained**: the active run's movie vectors (1,664 titles). **Trained + noisy "
@@ -147,7 +148,7 @@ def sweep_section(run_id: str, kind: str, size: int, k: int, n_queries: int, par
     if frame is None or not len(frame):
         st.caption("Run the sweep to plot ScaNN's recall-vs-QPS frontier, brute force and the current setting.")
         return
-    st.altair_chart(ann.frontier_chart(frame, prep.brute, current, k), width="stretch")
+    st.altair_chart(ann_charts.frontier_chart(frame, prep.brute, current, k), width="stretch")
     st.caption("Swept points are timed over the first 200 queries; the current setting is measured on its own, "
                "so on a busy machine it can sit a little off the line.")
     best = ann.choose(frame, 0.95)
@@ -194,7 +195,7 @@ def field_section(run_id: str, kind: str, size: int, k: int, n_queries: int, pre
                    "minutes, most of it building the HNSW graphs).")
         return
     frame = field.field_frame([r for lib in shown for r in cache.frontier_rows(run_id, kind, size, k, n_queries, lib)])
-    st.altair_chart(field.field_chart(frame, prep.brute, k), width="stretch")
+    st.altair_chart(ann_charts.field_chart(frame, prep.brute, k), width="stretch")
     st.markdown("**What this measurement says**")
     for line in field.lessons(frame, prep.brute, k):
         st.markdown(f"- {line}")

@@ -8,6 +8,7 @@ from recsys import cli
 from recsys.bench import ann, catalogs, field
 from recsys.serving import index as idx
 from recsys.errors import UserError
+from recsys.ui import ann_charts
 
 
 def test_exact_top_k_and_recall_on_a_hand_made_case():
@@ -84,7 +85,7 @@ def test_scann_index_recall_speed_and_memory():
     seen = []
     frame = ann.sweep(prep, builds[:1], searches[:6], 20, lambda d, t, m: seen.append((d, t)))
     assert len(frame) and frame["frontier"].any() and seen[-1][0] == seen[-1][1]
-    chart = ann.frontier_chart(frame, prep.brute, few).to_dict()
+    chart = ann_charts.frontier_chart(frame, prep.brute, few).to_dict()
     assert len(chart["layer"]) >= 4
 
 
@@ -188,7 +189,7 @@ def test_the_field_frame_chart_and_lessons(small_workload):
         front = part[part["frontier"]]
         for r in front.itertuples():
             assert not ((part["recall"] >= r.recall) & (part["qps"] > r.qps)).any()
-    spec = field.field_chart(frame, small_workload.brute, 10).to_dict()
+    spec = ann_charts.field_chart(frame, small_workload.brute, 10).to_dict()
     assert "layer" in spec
     said = " ".join(field.lessons(frame, small_workload.brute, 10))
     assert "ScaNN" in said and "hnswlib" in said and "Build time and index memory" in said

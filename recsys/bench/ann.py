@@ -487,46 +487,7 @@ def choose(frame, target_recall: float):
     return None if ok.empty else ok.sort_values("qps", ascending=False).iloc[0]
 
 
-# --------------------------------------------------------------------------- chart
-
-
-def frontier_chart(frame, brute: dict | None = None, current: dict | None = None, k: int = 10):
-    """ann-benchmarks' plot: recall@k (x) against single-query QPS (y, log scale).
-
-    Grey dots: every swept ScaNN setting; the line: the frontier (best QPS at each recall);
-    red: brute force (recall 1); orange star: the current setting.
-    """
-    import altair as alt
-    import pandas as pd
-
-    tips = ["num_leaves", "num_leaves_to_search", "num_reordering_candidates", "dimensions_per_block",
-            alt.Tooltip("recall:Q", format=".3f"), alt.Tooltip("qps:Q", format=",.0f"),
-            alt.Tooltip("latency_ms_mean:Q", format=".3f", title="ms/query")]
-    x = alt.X("recall:Q", title=f"recall@{k}", scale=alt.Scale(zero=False))
-    y = alt.Y("qps:Q", title="queries per second (one at a time, log scale)", scale=alt.Scale(type="log"))
-    base = alt.Chart(frame)
-    layers = [base.mark_circle(size=35, color="#bbbbbb").encode(x=x, y=y, tooltip=tips),
-              base.transform_filter("datum.frontier").mark_line(point=True, color="#4c78a8").encode(
-                  x=x, y=y, order="recall:Q", tooltip=tips)]
-    if brute:
-        names = {"bruteforce_matmul": "BruteForce (numpy)", "bruteforce_tfrs": "BruteForce (TFRS layer)"}
-        bf = pd.DataFrame([{"index": names.get(n, n), "recall": 1.0, "qps": 1000.0 / max(b["latency_ms_mean"], 1e-9),
-                            "latency_ms_mean": b["latency_ms_mean"]} for n, b in brute.items()])
-        layers.append(alt.Chart(bf).mark_point(shape="square", size=90, filled=True, color="#e45756").encode(
-            x=x, y=y, tooltip=["index", alt.Tooltip("qps:Q", format=",.0f"),
-                               alt.Tooltip("latency_ms_mean:Q", format=".3f", title="ms/query")]))
-        for i in range(len(bf)):  # labels one above the other: both sit near recall 1
-            layers.append(alt.Chart(bf.iloc[[i]]).mark_text(align="right", dx=-10, dy=-10 + 14 * i,
-                                                             color="#e45756").encode(x=x, y=y, text="index"))
-    if current:
-        cur = pd.DataFrame([{"setting": "current setting", "recall": current["recall"],
-                             "qps": 1000.0 / max(current["latency_ms_mean"], 1e-9)}])
-        layers.append(alt.Chart(cur).mark_point(shape="diamond", size=220, filled=True, color="#f58518").encode(
-            x=x, y=y, tooltip=["setting", alt.Tooltip("recall:Q", format=".3f"), alt.Tooltip("qps:Q", format=",.0f")]))
-    return alt.layer(*layers).properties(title="ScaNN: recall against speed (up and right is better)", height=380)
-
-
-# --------------------------------------------------------------------------- catalog from a run, CLI
+# --------------------------------------------------------------------------- catalog from a run
 
 
 def catalog_for(kind: str, size: int | None, dim: int, run=None, seed: int = 0, progress=None) -> catalogs.Catalog:
@@ -552,28 +513,3 @@ def catalog_for(kind: str, size: int | None, dim: int, run=None, seed: int = 0, 
     if size is None:
         raise UserError("--catalog-size is required for the scaled catalog")
     return catalogs.scaled(movies, users, size, seed)
-
-
-def text_report(out: dict) -> str:
-    d = out["details"]
-    p = d["params"]
-    lines = [f"catalog: {d['catalog']} · {out['catalog_size']:,} × {out['dim']} · k={out['k']} · "
-             f"{d['queries']:,} queries ({d['latency_queries']:,} timed one at a time)",
-             f"ScaNN: num_leaves={p['num_leaves']} search={p['num_leaves_to_search']} "
-             f"reorder={p['num_reordering_candidates']} dims/block={p['dimensions_per_block']} "
-             f"threshold={p['anisotropic_threshold']}",
-             f"{'':26}{'ms/query':>10}{'p95 ms':>10}{'QPS 1-by-1':>12}{'QPS batch':>12}{'build s':>9}{'MB':>9}"]
-    names = {"scann": "ScaNN (scann searcher)", "bruteforce_tfrs": "BruteForce (TFRS layer)",
-             "bruteforce_matmul": f"BruteForce (numpy, {d['matmul_blas_threads']} thr)"}
-    for key in ("scann", "bruteforce_tfrs", "bruteforce_matmul"):
-        r = out[key]
-        lines.append(f"{names[key]:26}{r['latency_ms_mean']:10.3f}{r['latency_ms_p95']:10.3f}"
-                     f"{1000 / r['latency_ms_mean']:12,.0f}{r['qps']:12,.0f}{r['build_seconds']:9.2f}{r['memory_mb']:9.1f}")
-    layer = d.get("scann_tfrs_layer")
-    if layer:
-        lines.append(f"{'ScaNN (TFRS layer call)':26}{layer['latency_ms_mean']:10.3f}{layer['latency_ms_p95']:10.3f}"
-                     f"{1000 / layer['latency_ms_mean']:12,.0f}   (eager Keras call; re-creates the searcher per call, "
-                     f"{layer['queries']} queries)")
-    lines.append(f"recall@{out['k']}: {out['recall']:.4f}   speedup (ScaNN vs faster brute force, one query at a time): "
-                 f"{out['speedup']:.1f}x   total {d['seconds']:.1f} s")
-    return "\n".join(lines)

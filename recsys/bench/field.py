@@ -151,36 +151,3 @@ def lessons(frame, brute: dict, k: int = 10, targets=(0.95, 0.99)) -> list[str]:
                    + (": with queries in batches, brute force is the simpler winner." if bf_batched >= batched_best.qps_batched
                       else "."))
     return out
-
-
-def field_chart(frame, brute: dict | None = None, k: int = 10, min_recall: float = 0.5):
-    """ann-benchmarks' plot for several libraries: recall@k (x) against single-query QPS (y, log), Pareto lines.
-
-    Settings below ``min_recall`` are left out of the picture (they are in the table).
-    """
-    import altair as alt
-    import pandas as pd
-
-    frame = frame[frame["recall"] >= min_recall].assign(index=frame["library"].map(peers.LABELS))
-    order = [peers.LABELS[lib] for lib in peers.LIBRARIES if lib in set(frame["library"])]
-    colour = alt.Color("index:N", title=None, sort=order, scale=alt.Scale(
-        domain=order, range=["#4c78a8", "#f58518", "#54a24b", "#b279a2"][:len(order)]))
-    tips = ["index", "build", "search", alt.Tooltip("recall:Q", format=".3f"), alt.Tooltip("qps:Q", format=",.0f"),
-            alt.Tooltip("latency_ms_mean:Q", format=".3f", title="ms/query"),
-            alt.Tooltip("qps_batched:Q", format=",.0f", title="QPS batched")]
-    x = alt.X("recall:Q", title=f"recall@{k}", scale=alt.Scale(domain=[min_recall, 1.0]))
-    y = alt.Y("qps:Q", title="queries per second (one at a time, log scale)", scale=alt.Scale(type="log"))
-    base = alt.Chart(frame)
-    layers = [base.mark_circle(size=28, opacity=0.35).encode(x=x, y=y, color=colour, tooltip=tips),
-              base.transform_filter("datum.frontier").mark_line(point=True).encode(
-                  x=x, y=y, color=colour, order="recall:Q", tooltip=tips)]
-    if brute:
-        b = brute["bruteforce_matmul"]
-        bf = pd.DataFrame([{"index": "brute force (numpy)", "recall": 1.0, "qps": 1000.0 / max(b["latency_ms_mean"],
-                                                                                              1e-9)}])
-        layers.append(alt.Chart(bf).mark_point(shape="square", size=90, filled=True, color="#e45756").encode(
-            x=x, y=y, tooltip=["index", alt.Tooltip("qps:Q", format=",.0f")]))
-        layers.append(alt.Chart(bf).mark_text(align="right", dx=-10, dy=-10, color="#e45756").encode(
-            x=x, y=y, text="index"))
-    return alt.layer(*layers).properties(title="Recall against speed, every library (up and right is better)",
-                                         height=420)
