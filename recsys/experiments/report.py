@@ -1,18 +1,21 @@
-"""``python -m recsys report``: the TFRS tutorial, our default and the popularity baseline, side by side.
+"""``python -m recsys report``: the TFRS tutorial, our presets and the baselines, side by side.
 
-For each split (random, temporal) and each of N seeds (42, 43, ...) it trains the tutorial
-preset and ``config.BEST`` ("Our best") and scores the popularity baseline on the same test
-ratings, then writes one Markdown table per split: mean ± standard deviation over the seeds
-of top-K accuracy for K in 1, 5, 10, 50, 100, in both variants (all movies as TFRS counts
-them; movies the user rated in training removed), and the training seconds.
+For each split (random, temporal) and each of N seeds (42, 43, ...) it trains the presets of
+``MODELS``, scores the popularity baseline and the strong baselines (EASE, item-kNN, iALS, tuned
+on validation) on the same test ratings, then writes one Markdown table per split: mean ±
+standard deviation over the seeds of top-K accuracy for K in 1, 5, 10, 50, 100, in both variants
+(all movies as TFRS counts them; movies the user rated in training removed), and the training
+seconds. ``item_to_item_markdown`` adds the "movies like this" hit rates, ``ladder()`` the steps
+from the tutorial to our default, one lever at a time.
 
 On the random split the seed changes the split itself (and with it the popularity
 baseline), the initial weights and the batch order; the temporal split is fixed, so there
 the seed changes only the weights and the batch order.
 
-``explain()`` is the "why" for the Train page: why the tutorial's model loses to "recommend
-what is popular", and what each lever of our default does about it. ``ladder()`` lists the
-steps from the tutorial to our default, one lever at a time, so a teacher can show each step.
+The report's fixed prose lives in ``docs/`` (``notes``): how the presets were chosen
+(``docs/report_presets.md``) and why the tutorial loses to popularity (``docs/report_why.md``,
+``explain``, with the data's numbers from ``facts``). This module computes the tables and the
+sentences read from their numbers.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import datetime
 import math
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -33,57 +37,15 @@ CANDIDATES = {"test": "all movies", "test_filtered": "seen removed"}  # the metr
 SPLIT_TITLES = {"random": "Random split (80 / 20, the tutorial's shuffle)",
                 "temporal": "Temporal split (the earliest 80 % of ratings train, the latest 20 % test)"}
 
-HOW_CHOSEN = """\
-How "Id tower" (our default until the history encoder) was chosen: on a validation slice, not on
-the test split. Each candidate was trained on the training ratings minus a 10 % validation slice
-(on the temporal split, the most recent 10 % of training) for seeds 42, 43 and 44 and compared with
-the popularity baseline on that slice. Candidates: embedding dimension 32 or 64; L2 0.1 or 0.3;
-user-id dropout 0.2 or 0.5; Adam at 0.01 for 6 epochs or at 0.003 for 6 or 10; with or without
-movie features. The chosen one wins all 10 validation cells in all six (split, seed) runs; at run
-time it keeps the epoch with the best validation top-10 + top-100 (both variants)."""
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
-HOW_CHOSEN_HISTORY = """\
-How "Our best" was chosen, and what it trades. The aim: a two-tower model that beats EASE,
-item-kNN and iALS at every K with seen movies removed (the list a user receives). The id tower
-with a mean-of-history term and the exact softmax ("Id tower + history", 64 dimensions, 33 s)
-stayed 4-8 % behind EASE. EASE is itself a two-tower model: its user vector is the multi-hot
-history, its movie vectors the columns of a catalog x catalog matrix. So the user tower now reads
-the history (`history_encoder`: x/||x|| through one linear layer) with the multinomial loss of
-Mult-DAE (one example per user, all their training movies as targets of one softmax over the
-catalog). Chosen on the 10 % validation slice (random split, seed 42; seen removed): with 400
-dimensions, history dropout 0.5 and Adam 0.001 the slice peaked near epoch 25 at top-10 0.143,
-top-100 0.598 (EASE on the same slice: 0.142 and 0.585). Tried and not better on the slice:
-512 and 1,024 dimensions, a full-rank 1,664-dimensional layer (0.140 / 0.598: the rank is not
-what holds it back), dropout 0.7, L2 0.003 (no change: at this loss scale L2 below ~0.1 does
-nothing), training only on the dropped movies (emphasised denoising, 0.144 / 0.600), predicting
-each rating from the user's other movies with the full softmax (`full_softmax` with the encoder:
-0.142 / 0.593 at 28 epochs, ten times slower). User features as a separate tower cost 0.01 at
-top-10 on the random split (0.133) but are what a new user has on the temporal split, where
-without them the model fell to the popularity list; as four tokens read by the encoder beside the
-movies they cost nothing on the random split (0.143) and win on the temporal one. Seed 43 peaked
-at epoch 22, the temporal slice at 27 (flat from 17): 25 epochs, then trained on all the training
-ratings. In fairness: while searching, test numbers were printed beside the validation ones;
-the choices above were made on validation.
-
-The trade-off this preset makes: it learns to rebuild the user's history, so *among all movies*
-its first places are movies the user already rated (top-1 among all movies below the popularity
-list), which is why the epoch is chosen, and the preset judged, on the list with seen movies
-removed: the list a user is shown. The id tower makes the other choice."""
-
-WHY_LINEAR = """\
-### Why a linear model is hard to beat on ML-100k
-
-EASE (Steck 2019) learns one weight for every pair of movies, 1,664 x 1,664 = 2.8 million of
-them, in closed form: "users who rated these movies also rated that one", with an L2 penalty
-chosen on the validation slice. ML-100k is small and dense (6 % of all user-movie pairs are
-rated, a user has 85 training ratings on average), which is where such a model shines. Seen as a
-two-tower model, EASE's user tower is the history itself and its movie tower a full-rank matrix.
-An id tower has to squeeze each user into one short vector learned from their own ratings only;
-a history encoder learns one map from *any* history to a vector, shared by all users, which is
-why it gets within reach of EASE (and serves a user it never saw from their movies alone). On the
-temporal split, where most test users are new, EASE, item-kNN and iALS can only recommend the
-most popular movies to a user without ratings; the features are what wins there."""
+def notes(name: str) -> str:
+    """The fixed text of a report section: ``docs/<name>`` without its leading HTML comment."""
+    text = (DOCS / name).read_text()
+    if text.startswith("<!--"):
+        text = text.split("-->", 1)[1]
+    return text.strip()
 
 
 # ----------------------------------------------------------------------------- collect
@@ -289,7 +251,7 @@ def to_markdown(summary: dict, command: str, date: str | None = None, note: str 
     lines += ["", "Settings:", ""]
     for name, preset in MODELS.items():
         lines.append(f"- {name}: {describe(preset)}")
-    lines += ["", HOW_CHOSEN, "", HOW_CHOSEN_HISTORY, "", WHY_LINEAR, ""]
+    lines += ["", notes("report_presets.md"), ""]
     return "\n".join(lines)
 
 
@@ -374,70 +336,25 @@ def facts(ds=None) -> dict:
 def explain(f: dict | None = None) -> str:
     """Markdown: why the tutorial's model loses to popularity, and what each lever does about it.
 
-    ``f``: ``facts(ds)`` to quote numbers from the data; without it the text names no numbers.
+    The text is ``docs/report_why.md``; ``f = facts(ds)`` puts the data's numbers in place of
+    its three general statements (without ``f`` the text names no numbers).
     """
-    neg = (f"the 100 most-rated movies, {f['top100_catalog_share']:.0%} of the catalog, are "
-           f"{f['top100_negative_share']:.0%} of all negatives" if f else
-           "the few most-rated movies are a large share of all negatives")
-    seen = (f"A typical user has {f['seen_per_user']:.0f} training ratings" if f
-            else "Every user has dozens of training ratings")
-    cold = (f"{f['cold_share']:.0%} of the temporal split's test ratings come from users" if f
-            else "Most of the temporal split's test ratings come from users")
-    return f"""\
-### Why the tutorial loses to "recommend what is popular"
-
-**1. In-batch softmax learns "more than average", not "likely".** The tutorial's loss asks,
-for each rating in a batch, to pick the user's movie out of the *other rows' movies*. Those
-negatives are drawn the way ratings are: in proportion to popularity ({neg}). A popular movie
-is therefore pushed down in almost every batch, for almost every user. What the model learns
-is, up to a constant per user, log P(movie | user) − log P(movie): how much *more* this user
-likes the movie than the average user does. Ranked by that, a niche film the user is slightly
-drawn to beats a blockbuster they will almost certainly watch, while "recommend what is
-popular" is right about the blockbuster. The likely movie needs both terms.
-
-**2. Log-Q correction puts popularity back.** Subtracting log Q(movie), the probability that
-the movie turns up as a negative, from each score during training (`popularity_correction`)
-cancels that bias: the scores then estimate log P(movie | user) itself. A per-movie bias
-(`movie_bias`, started at log popularity) gives that popularity term its own number instead
-of spending embedding dimensions on it; it is folded into the vectors (users end in 1,
-movies in their bias) so retrieval is still one dot product.
-
-**3. Training longer memorises.** {seen}. The model learns to score exactly those movies
-highest, but a movie the user rated in training is never one of their test movies (each
-rating is in one split only). Among *all movies* they crowd the top of every list, so accuracy falls epoch after
-epoch, while with *seen movies removed* it keeps rising. Holding out a validation slice of
-the training ratings (`validation_fraction`) and keeping the epoch that does best on it (never
-on test) stops at the right time; L2 on the embeddings (`l2`) slows the memorising.
-
-**4. On the temporal split most users are strangers.** {cold} with no training rating at all:
-their vectors were never trained, so the tutorial ranks movies at random for them, and
-popularity wins by default. Our default starts every user at the zero vector, trains with
-`user_id_dropout` (some users in each batch are shown without their id, so the towers learn
-what to say about someone they know nothing about), and feeds user features (`user_features`:
-age, gender, occupation and when they joined) and movie features (`movie_features`: genres
-and title words, the year among them), so a new user gets "what people like them, joining
-now, watch" instead of noise. When serving, a known user's id vector counts with the weight
-it had on average in training, 1 - p (classic dropout): unscaled, it is louder than anything
-training saw, the user's own training movies take the first slot again, and top-1 among all
-movies drops to the popularity baseline's level.
-
-**5. The optimiser and the batch.** The tutorial's Adagrad at 0.1 on 8,192-rating batches
-takes about 10 steps per epoch. Adam on 4,096-rating batches takes twice as many, each
-scaled per weight; a small learning rate (0.003) makes it creep up on the best epoch, which
-the validation slice then catches, instead of jumping past it into memorising.
-
-**6. Past EASE: the user tower reads the history.** Points 1-5 make the *Id tower* preset,
-which beats popularity everywhere but loses to EASE, a linear model fitted in closed form, on
-the list a user receives. EASE is itself a two-tower model: its user vector is the user's
-multi-hot history x. *Our best* keeps that idea and learns the map: the user tower is
-x/||x|| through one linear layer (`history_encoder`, half of the input movies hidden at each
-step by `history_dropout`, so it must predict movies it was not shown instead of copying
-them), and the loss is the multinomial log-likelihood of all the user's training movies under
-one softmax over the whole catalog (`multinomial`): no sampled negatives, so no log-Q. A user
-*is* their movies, so the Recommend page's *For me* can score anyone from a few picks. The
-price: among *all* movies such a model ranks the user's own movies first (it learned to rebuild
-the history), so it is judged, and its epoch chosen, with seen movies removed.
-"""
+    text = notes("report_why.md") + "\n"
+    if not f:
+        return text
+    measured = {
+        "the few most-rated movies are a large share of all negatives":
+            f"the 100 most-rated movies, {f['top100_catalog_share']:.0%} of the catalog, are "
+            f"{f['top100_negative_share']:.0%} of all negatives",
+        "Every user has dozens of training ratings": f"A typical user has {f['seen_per_user']:.0f} training ratings",
+        "Most of the temporal split's test ratings come from users":
+            f"{f['cold_share']:.0%} of the temporal split's test ratings come from users",
+    }
+    for general, numbers in measured.items():
+        if general not in text:
+            raise ValueError(f"docs/report_why.md no longer says {general!r}: update report.explain with it")
+        text = text.replace(general, numbers)
+    return text
 
 
 # ----------------------------------------------------------------------------- ladder
