@@ -9,7 +9,7 @@ catalog through the same few methods:
     .search_batched(Q, k, **search)   all queries at once, on every core
 
 ``build`` settings need a rebuild, ``search`` settings do not, so a frontier builds each
-library once and sweeps its search knobs (``SEARCH_GRIDS``). The four:
+library once and sweeps its search knobs (``search_grid``). The four:
 
 - **scann** (``ann.ScannIndex``): a k-means tree of leaves; scores the leaves nearest the
   query with 4-bit anisotropic codes, then re-scores the best candidates exactly.

@@ -313,7 +313,7 @@ def _diagnose_csv(open_, name: str, columns: list[str], numeric: dict, block_lin
 
     The slow path, taken only after the one-pass read found something wrong: the file is read
     again a block of lines at a time (never whole); a block that fails the fast check is
-    checked line by line by ``_read_table``.
+    checked line by line by ``read_table``.
     """
     with open_() as f:
         f.readline()

@@ -8,16 +8,16 @@ tower is, with x the multi-hot vector of the user's training movies over the cat
     h_l = tanh(h_(l-1)) W_l + b_l        (hidden layers, if the run has an MLP)
     u = h_L + s                          (s: the id/feature tower's vector of an unknown user, 0 without it)
 
-With ``user_features`` the encoder reads the user's feature tokens (age bucket, gender,
-occupation, when they joined; ``features.user_tokens``) as four more entries of x: a user
-without ratings is described by them alone. A visitor gives movies only, so their tokens stay 0.
-
 and, with ``movie_bias``, u ends in 1 so that u . m + b_m stays one dot product. Nothing in
 it depends on *who* the user is, only on their movies: the same function gives a test user
 their vector from their training ratings and a visitor theirs from the movies they pick
 ("fold-in"), without retraining. ``recsys/training/train.py`` computes every saved user
 vector of such a run with ``user_vectors`` below, so a visitor who picks exactly a test user's
 training movies gets exactly that user's list (when the tower reads only the history).
+
+With ``user_features`` the encoder reads the user's feature tokens (age bucket, gender,
+occupation, when they joined; ``features.user_tokens``) as four more entries of x: a user
+without ratings is described by them alone. A visitor gives movies only, so their tokens stay 0.
 The arrays come from ``TwoTowerModel.encoder_arrays`` and are saved in the run's vectors.npz.
 """
 from __future__ import annotations

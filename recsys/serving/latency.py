@@ -1,11 +1,9 @@
 """Latency a page can stand behind: the median of several timed queries, measured again as time passes,
 and trusted only when the query had the processor to itself.
 
-The Recommend page used to time each index once per query shape, in the server's background
-warm-up, and keep that number for the server's lifetime. The warm-up traces TensorFlow graphs in
-Python while it times, so a BruteForce query of 1.4 ms waited for the interpreter lock and
-measured 20.7 ms, and every visitor was told so (ScaNN "15x faster" on 1,664 movies, which it is
-not). Contention only ever adds time, and it comes and goes; so:
+One timing kept for good can be wrong for good: a query timed while the server traces TensorFlow
+graphs in Python waits for the interpreter lock (a 1.4 ms BruteForce query measures 20 ms and
+more). Contention only ever adds time, and it comes and goes; so:
 
 - A measurement is a **burst**: one untimed query (it traces the graph of a new shape), then
   ``repeats`` single queries, each timed; the burst's figure is their median.

@@ -1,2 +1,3 @@
-"""What the pages draw, without Streamlit: links (URL <-> settings), Altair charts, Graphviz diagrams and the
-2-D embedding map. Tests can read all of it."""
+"""What the pages draw, without Streamlit: links (URL <-> settings), Altair charts (``charts``, the ANN lab's
+``ann_charts``), Compare's tables (``tables``), Graphviz diagrams and the 2-D embedding map. Tests can read
+all of it."""
