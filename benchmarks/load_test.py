@@ -34,7 +34,6 @@ import random
 import re
 import shutil
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -43,6 +42,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.serve here, and recsys in Expected
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import fresh_home, load_average, verdict  # noqa: E402
 from tests.serve import CHROMIUM, FLAGS, IDLE_JS, streamlit_server  # noqa: E402
 
 K = 10
@@ -342,14 +343,7 @@ async def main_async(args, home: Path, url: str, pid: int) -> int:
     for n in sizes:
         if f"idle {n}" in p50 and f"training {n}" in p50:
             print(f"p50 of {n} at once, while training / idle: {p50[f'training {n}'] / p50[f'idle {n}']:.2f}x")
-    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    if failures:
-        print(f"\nFAILED: {len(failures)} problem(s)")
-        for f in failures[:30]:
-            print("  -", f)
-        return 1
-    print("\nOK: every session got the right user's results; no error, no exception.")
-    return 0
+    return verdict(failures, "OK: every session got the right user's results; no error, no exception.")
 
 
 def main() -> int:
@@ -365,9 +359,7 @@ def main() -> int:
         ap.error("--sessions must be 1..40 and --rounds 1..10")
     if not Path(CHROMIUM).exists():
         ap.error(f"{CHROMIUM} is not installed")
-    home = Path(tempfile.mkdtemp(prefix="recsys-load-"))
-    if args.data and Path(args.data).is_dir():
-        shutil.copytree(args.data, home / "data", ignore=shutil.ignore_patterns("*.tmp*", ".tmp-*"))
+    home = fresh_home("recsys-load-", args.data)
     try:
         with ExitStack() as stack:
             try:
@@ -375,7 +367,7 @@ def main() -> int:
             except RuntimeError as e:  # the server did not start: its log's tail, no traceback
                 raise SystemExit(str(e)) from None
             print(f"streamlit on {url}, RECSYS_HOME={home}", flush=True)
-            print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs",
+            print(f"load average before: {load_average()} on {os.cpu_count()} CPUs",
                   flush=True)
             return asyncio.run(main_async(args, home, url, url.pid))
     finally:

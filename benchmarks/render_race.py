@@ -19,12 +19,12 @@ import os
 import random
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import fresh_home, load_average  # noqa: E402
 from load_test import DRAWN  # noqa: E402
 from server_load import train_tiny  # noqa: E402
 from tests.serve import CHROMIUM, FLAGS, IDLE_JS, streamlit_server  # noqa: E402
@@ -87,7 +87,7 @@ async def main_async(args, url: str) -> int:
     print(f"\n{views} views, {args.sessions} at once: {early} passed the old check with a table not drawn yet "
           f"({bf_early} of them the BruteForce table); with the wait of load_test.DRAWN, "
           f"{new_short} had a result table short of rows.")
-    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"load average after: {load_average()}")
     return 0
 
 
@@ -100,13 +100,11 @@ def main() -> int:
     args = ap.parse_args()
     if not Path(CHROMIUM).exists():
         ap.error(f"{CHROMIUM} is not installed")
-    home = Path(tempfile.mkdtemp(prefix="recsys-render-race-"))
-    if args.data and Path(args.data).is_dir():
-        shutil.copytree(args.data, home / "data", ignore=shutil.ignore_patterns("*.tmp*", ".tmp-*"))
+    home = fresh_home("recsys-render-race-", args.data)
     try:
         train_tiny(home)
         with streamlit_server(home, timeout_s=120) as url:
-            print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs",
+            print(f"load average before: {load_average()} on {os.cpu_count()} CPUs",
                   flush=True)
             return asyncio.run(main_async(args, url))
     finally:

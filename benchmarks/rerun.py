@@ -23,7 +23,6 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -31,6 +30,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import fresh_home, load_average  # noqa: E402
+
 TARGET_MS = 30
 
 
@@ -42,9 +44,7 @@ def main() -> int:
     args = ap.parse_args()
     if not 5 <= args.users <= 300:
         ap.error("--users must be 5..300")
-    home = Path(tempfile.mkdtemp(prefix="recsys-rerun-"))
-    if args.data and Path(args.data).is_dir():
-        shutil.copytree(args.data, home / "data", ignore=shutil.ignore_patterns("*.tmp*", ".tmp-*"))
+    home = fresh_home("recsys-rerun-", args.data)
     os.environ["RECSYS_HOME"] = str(home)  # before recsys reads it
     os.chdir(ROOT)  # AppTest reads .streamlit/config.toml from here
     sys.path.insert(0, str(ROOT))
@@ -65,7 +65,7 @@ def measure(n: int) -> int:
 
     ds = prepared.load_dataset("100k")
     run, _ = runs.train_or_load(cfg.PRESETS[cfg.PRESET_KEYS["tutorial"]], ds)
-    print(f"run {run.run_id} (TFRS tutorial preset); load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"run {run.run_id} (TFRS tutorial preset); load average {load_average()}")
     users = [str(u) for u in ds.user_ids]
     page_users, backend_users = users[:n + 3], users[n + 3:2 * n + 3]
 

@@ -29,7 +29,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -39,6 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import fresh_home, load_average, verdict  # noqa: E402
 from load_test import TINY, Expected  # noqa: E402  (the same run, the same check of what a view shows)
 from tests.serve import streamlit_server  # noqa: E402
 
@@ -191,14 +191,7 @@ async def main_async(args, home: Path, url: str, pid: int) -> int:
     for r in rows:
         print(f"{r['phase']:<24} {r['views']:>5} {r['views_per_s']:>8.2f} {r['p50_s']:>7.2f} {r['p95_s']:>7.2f} "
               f"{r['server_cpu_s_per_view']:>18.3f} {r['client_cpu_s_per_view']:>18.3f} {r['problems']:>8}")
-    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    if failures:
-        print(f"\nFAILED: {len(failures)} problem(s)")
-        for f in failures[:30]:
-            print("  -", f)
-        return 1
-    print(f"\nOK: every view showed the right user's profile and exact top {K}; no error, no exception.")
-    return 0
+    return verdict(failures, f"OK: every view showed the right user's profile and exact top {K}; no error, no exception.")
 
 
 def main() -> int:
@@ -213,9 +206,7 @@ def main() -> int:
     args = ap.parse_args()
     if not 1 <= args.sessions <= 100 or not 1 <= args.rounds <= 20:
         ap.error("--sessions must be 1..100 and --rounds 1..20")
-    home = Path(tempfile.mkdtemp(prefix="recsys-server-load-"))
-    if args.data and Path(args.data).is_dir():
-        shutil.copytree(args.data, home / "data", ignore=shutil.ignore_patterns("*.tmp*", ".tmp-*"))
+    home = fresh_home("recsys-server-load-", args.data)
     try:
         t = time.perf_counter()
         run_id = train_tiny(home)
@@ -228,7 +219,7 @@ def main() -> int:
             raise SystemExit(str(e)) from None
         try:
             print(f"streamlit on {url}, RECSYS_HOME={home}", flush=True)
-            print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs",
+            print(f"load average before: {load_average()} on {os.cpu_count()} CPUs",
                   flush=True)
             return asyncio.run(main_async(args, home, url, url.pid))
         finally:
