@@ -1,7 +1,8 @@
 """Shared fixtures: a fresh $RECSYS_HOME for the whole session, the real ML-100k loaded once, a tiny run.
 
 The suite never touches a developer's own ``$RECSYS_HOME``: it always works in a new
-temporary folder, removed when the session ends (the ML-100k wheel is fetched into it once).
+temporary folder, removed when the session ends, seeded with the ML-100k that
+``tests/data_cache.py`` fetches and parses once per machine.
 """
 import atexit
 import os
@@ -19,6 +20,10 @@ atexit.register(shutil.rmtree, HOME, ignore_errors=True)
 import recsys  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before anything imports TensorFlow)
 import pytest  # noqa: E402
 
+from tests import data_cache  # noqa: E402
+
+data_cache.seed(HOME)
+
 
 @pytest.fixture(scope="session")
 def ml100k():
@@ -26,6 +31,16 @@ def ml100k():
     from recsys.data import prepared
 
     return prepared.load_dataset("100k")
+
+
+@pytest.fixture(scope="session")
+def tutorial_run(ml100k):
+    """The TFRS tutorial's preset, trained and saved once (3 epochs): the tutorial's numbers to check."""
+    from recsys.config import TUTORIAL
+    from recsys.store import runs
+
+    run, _ = runs.train_or_load(TUTORIAL, ml100k)
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """The data layer: parsers on hand-written files, the real ML-100k end to end, splits, the cache."""
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from recsys import data
+from recsys import cli, data
 from recsys.config import MOVIELENS_SIZES
 from recsys.data import formats
 from recsys.errors import UserError
@@ -365,3 +366,41 @@ def test_25m_sized_set_trains_with_user_and_movie_features(tmp_path):
     assert np.isfinite(result.history[0]["loss"])
     assert result.user_vectors.shape[0] == len(ds.user_ids)
     assert 0.0 <= result.metrics["model"]["test"]["top_100"] <= 1.0
+
+
+
+
+def test_paths_that_are_not_movielens(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    other = movielens_files.write(tmp_path / "other", {"notes.txt": "hello\n", "data.csv": "a,b\n1,2\n"})
+    zipped = tmp_path / "photos.zip"
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("cat.jpg", b"\xff\xd8\xff")
+    text_file = tmp_path / "ratings.csv"
+    text_file.write_text("user,movie\n")
+    binary = movielens_files.write(tmp_path / "binary", {"u.data": "", "u.item": "", "u.user": ""})
+    (binary / "u.data").write_bytes(bytes(range(256)) * 4)
+    cases = {
+        tmp_path / "nowhere": "no such file or folder",
+        tmp_path / "empty": "u.data is missing (found: nothing)",
+        other: "u.data is missing (found: data.csv, notes.txt)",
+        zipped: "u.data is missing (found: cat.jpg)",
+        text_file: "not a folder or a zip of MovieLens files",
+        binary: "u.data, line 1: expected 4 columns",
+    }
+    for path, expect in cases.items():
+        with pytest.raises(UserError, match=re.escape(expect)):
+            data.load_grouplens(path)
+        assert cli.main(["data", "--path", str(path)]) == 2  # --path alone means: these files
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and expect in err and err.count("\n") == 1, err
+    ml1m = movielens_files.write(tmp_path / "ml-1m", movielens_files.ML1M)
+    with pytest.raises(UserError, match="holds ml-1m files; ask for --variant 1m"):
+        data.load_grouplens(ml1m)
+
+
+def test_ml1m_from_a_path(tmp_path, capsys):
+    folder = movielens_files.write(tmp_path / "ml-1m", movielens_files.ML1M)
+    assert cli.main(["data", "--path", str(folder), "--variant", "1m", "--json", "--fraction", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert '"source": "grouplens"' in out and '"ratings": 4' in out and '"users": 2' in out
