@@ -40,6 +40,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from recsys.evaluation import topk
+
 KS = (1, 5, 10, 50)
 METHODS = {"two_tower": "two-tower movie tower", "item_to_item": "item-to-item model", "itemknn": "item-kNN",
            "popularity": "most popular"}  # the keys of metrics.item_to_item, and how pages name them
@@ -160,10 +162,7 @@ def top_k(scores: np.ndarray, query_movies: np.ndarray, k: int, popularity: np.n
     pop = np.asarray(popularity, np.float64)
     s = s + 1e-9 * (pop / max(pop.max(), 1.0))[None, :]       # breaks exact ties only (cosines differ by far more)
     s[np.arange(len(s)), query_movies] = -np.inf
-    k = min(k, s.shape[1] - 1)
-    part = np.argpartition(-s, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(s, part, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1)
+    return topk.top_k(s, min(k, s.shape[1] - 1))
 
 
 def hit_rate(scores_fn, q: Queries, popularity: np.ndarray, ks=KS) -> dict:
