@@ -223,7 +223,8 @@ class TrainConfig(Settings):
         1024, sweep=(8, 16, 32, 64, 128, 256, 512),
         help="Length of the user and movie vectors: more room to describe tastes, more to overfit.")
     epochs: int = epochs_lever(
-        3, sweep=(1, 2, 3, 5, 10, 20), help="Passes over the training ratings. The chart shows whether more would help.")
+        3, sweep=(1, 2, 3, 5, 10, 20),
+        help="Passes over the training ratings. The chart shows whether more would help.")
     learning_rate: float = learning_rate_lever(
         0.1, sweep=(0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
         help="Step size of the optimizer. Too high and the loss diverges, too low and nothing is learned.")

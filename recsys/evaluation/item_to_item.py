@@ -30,7 +30,7 @@ beat: a similarity that does not beat it has learned nothing about the query. (A
 instead whether *any* of a user's test movies is among the neighbours of one query rewards
 popularity above everything: a user's twenty test movies nearly always include a
 blockbuster, so the popularity list wins and the measure says nothing about relatedness.)
-Ties are broken toward the more popular movie, as in ``topk``; scores are computed in blocks
+Ties are broken toward the more popular movie (``top_k``); scores are computed in blocks
 of queries x catalog, so memory stays flat.
 """
 from __future__ import annotations
