@@ -138,6 +138,80 @@ class Settings:
 
 LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BATCH_SIZES = (256, 512, 1024, 2048, 4096, 8192, 16384)
+RANKING_BATCH_SIZES = (64, 128) + BATCH_SIZES
+
+
+# The levers the settings classes share, each declared once: its label, kind, widget and range are
+# the same in every class; a class gives its default and its help, and adds what is its own (a
+# sweep, a tag, ``main``). The field order, which the widgets and the run labels follow, is each class's.
+
+
+def embedding_dim_lever(hi: int, help: str, lo: int = 8, **more):
+    return lever(32, label="Embedding dimension", kind="int", widget="slider", range=(lo, hi), main=True,
+                 help=help, **more)
+
+
+def epochs_lever(default: int, help: str, **more):
+    return lever(default, label="Epochs", kind="int", widget="slider", range=(1, 100), main=True, help=help, **more)
+
+
+def learning_rate_lever(default: float, help: str = "Step size of the optimizer.", **more):
+    return lever(default, label="Learning rate", kind="float", widget="select_slider", range=(1e-4, 10.0),
+                 stops=LEARNING_RATES, main=True, help=help, **more)
+
+
+def batch_size_lever(default: int, help: str, stops: tuple = BATCH_SIZES, **more):
+    """The range is the stops': from the smallest to the largest."""
+    return lever(default, label="Batch size", kind="int", widget="select_slider", range=(stops[0], stops[-1]),
+                 stops=stops, main=True, help=help, **more)
+
+
+def optimizer_lever(default: str, help: str):
+    return lever(default, label="Optimizer", kind="choice", widget="select", choices=OPTIMIZERS, main=True, help=help)
+
+
+def split_lever(help: str, main: bool = True, **more):
+    return lever("random", label="Split", kind="choice", widget="select", choices=SPLITS, main=main, help=help,
+                 **more)
+
+
+def seed_lever(help: str = "Fixes the split, the initial weights and the batch order: the same seed gives the same "
+                           "run.", main: bool = True, **more):
+    return lever(42, label="Seed", kind="int", widget="number", range=(0, 2**31 - 1), step=1, main=main, help=help,
+                 **more)
+
+
+def variant_lever(help: str = "Which MovieLens to train on (as for the retrieval model)."):
+    return lever("100k", label="Dataset (MovieLens size)", kind="choice", widget="select", choices=MOVIELENS_SIZES,
+                 tag="ml-{}", help=help)
+
+
+def split_fraction_lever():
+    return lever(0.8, label="Training share", kind="float", widget="slider", range=(0.5, 0.95), step=0.05,
+                 tag="train{:g}", help="Share of ratings used for training; the rest is the test set.")
+
+
+def validation_fraction_lever(default: float, tag: str, help: str, **more):
+    return lever(default, label="Validation slice", kind="float", widget="slider", range=(0.0, 0.3), step=0.05,
+                 tag=tag, help=help, **more)
+
+
+def l2_lever(help: str, hi: float = 1.0, step: float = 1e-4, format: str = "%.5f", **more):
+    return lever(0.0, label="L2 penalty", kind="float", widget="number", range=(0.0, hi), step=step, format=format,
+                 tag="l2", help=help, **more)
+
+
+def popularity_correction_lever(default: bool, tag: str, help: str, **more):
+    return lever(default, label="Popularity correction (log-Q)", kind="bool", widget="toggle", tag=tag, help=help,
+                 **more)
+
+
+def user_features_lever(help: str):
+    return lever(False, label="User features", kind="bool", widget="toggle", tag="feat", help=help)
+
+
+def movie_features_lever(help: str):
+    return lever(False, label="Movie features", kind="bool", widget="toggle", tag="feat", help=help)
 
 
 @dataclass(frozen=True)
@@ -145,62 +219,47 @@ class TrainConfig(Settings):
     """Hyperparameters of a two-tower retrieval run (defaults = the TFRS tutorial)."""
 
     # The main settings: always in view and in the URL. Defaults are the tutorial's.
-    embedding_dim: int = lever(
-        32, label="Embedding dimension", kind="int", widget="slider", range=(8, 1024), main=True,
-        sweep=(8, 16, 32, 64, 128, 256, 512),
+    embedding_dim: int = embedding_dim_lever(
+        1024, sweep=(8, 16, 32, 64, 128, 256, 512),
         help="Length of the user and movie vectors: more room to describe tastes, more to overfit.")
-    epochs: int = lever(
-        3, label="Epochs", kind="int", widget="slider", range=(1, 100), main=True, sweep=(1, 2, 3, 5, 10, 20),
+    epochs: int = epochs_lever(
+        3, sweep=(1, 2, 3, 5, 10, 20),
         help="Passes over the training ratings. The chart shows whether more would help.")
-    learning_rate: float = lever(
-        0.1, label="Learning rate", kind="float", widget="select_slider", range=(1e-4, 10.0), stops=LEARNING_RATES,
-        main=True, sweep=(0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
+    learning_rate: float = learning_rate_lever(
+        0.1, sweep=(0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
         help="Step size of the optimizer. Too high and the loss diverges, too low and nothing is learned.")
-    batch_size: int = lever(
-        8192, label="Batch size", kind="int", widget="select_slider", range=(256, 16384), stops=BATCH_SIZES,
-        main=True, sweep=(1024, 2048, 4096, 8192, 16384),
+    batch_size: int = batch_size_lever(
+        8192, sweep=(1024, 2048, 4096, 8192, 16384),
         help="Ratings per step. In-batch softmax uses the other rows' movies as negatives, so larger batches "
              "mean more (and more popular) negatives.")
-    optimizer: str = lever(
-        "adagrad", label="Optimizer", kind="choice", widget="select", choices=OPTIMIZERS, main=True,
-        help="Adagrad (the tutorial's) adapts the step per embedding row; Adam adds momentum.")
-    split: str = lever(
-        "random", label="Split", kind="choice", widget="select", choices=SPLITS, main=True,
+    optimizer: str = optimizer_lever(
+        "adagrad", help="Adagrad (the tutorial's) adapts the step per embedding row; Adam adds momentum.")
+    split: str = split_lever(
         help="Random: test ratings are a random 20 %. Temporal: the test set is the most recent ratings, "
              "which is harder and closer to real use.")
-    seed: int = lever(
-        42, label="Seed", kind="int", widget="number", range=(0, 2**31 - 1), step=1, main=True, sweep=(0, 1, 2, 42),
-        help="Fixes the split, the initial weights and the batch order: the same seed gives the same run.")
-    popularity_correction: bool = lever(
-        False, label="Popularity correction (log-Q)", kind="bool", widget="toggle", main=True, tag="logQ",
+    seed: int = seed_lever(sweep=(0, 1, 2, 42))
+    popularity_correction: bool = popularity_correction_lever(
+        False, tag="logQ", main=True,
         help="Log-Q correction: subtract log P(movie in a batch) from each score, so popular movies are not "
              "over-penalised for being everyone's negative.")
     # Levers the tutorial does not pull (all off in the tutorial preset): under "More levers".
-    variant: str = lever(
-        "100k", label="Dataset (MovieLens size)", kind="choice", widget="select", choices=MOVIELENS_SIZES,
-        tag="ml-{}",
+    variant: str = variant_lever(
         help="Which MovieLens to train on. 100k is built in; 1m, 20m and 25m need the GroupLens files "
              "(python -m recsys data --variant 1m --path ml-1m.zip) or tensorflow-datasets.")
-    split_fraction: float = lever(
-        0.8, label="Training share", kind="float", widget="slider", range=(0.5, 0.95), step=0.05, tag="train{:g}",
-        help="Share of ratings used for training; the rest is the test set.")
-    validation_fraction: float = lever(
-        0.0, label="Validation slice", kind="float", widget="slider", range=(0.0, 0.3), step=0.05,
-        sweep=(0.0, 0.1, 0.2), tag="val",
+    split_fraction: float = split_fraction_lever()
+    validation_fraction: float = validation_fraction_lever(
+        0.0, tag="val", sweep=(0.0, 0.1, 0.2),
         help="Hold out this slice of the training ratings and keep the epoch that does best on it "
              "(0 = keep the last epoch).")
-    l2: float = lever(
-        0.0, label="L2 penalty", kind="float", widget="number", range=(0.0, 1.0), step=1e-4, format="%.5f",
-        sweep=(0.0, 1e-4, 1e-3, 1e-2), tag="l2",
+    l2: float = l2_lever(
+        sweep=(0.0, 1e-4, 1e-3, 1e-2),
         help="Penalty on the size of the embeddings used in each batch: pulls rarely seen users and movies "
              "toward 0.")
-    user_features: bool = lever(
-        False, label="User features", kind="bool", widget="toggle", tag="feat",
+    user_features: bool = user_features_lever(
         help="Feed age, gender, occupation and when they joined (their first rating) into the user tower "
              "beside the user id. With the history encoder they are four more inputs of the encoder, beside the "
              "user's movies.")
-    movie_features: bool = lever(
-        False, label="Movie features", kind="bool", widget="toggle", tag="feat",
+    movie_features: bool = movie_features_lever(
         help="Feed genres and title words into the movie tower beside the title.")
     deep_layers: tuple = lever(
         (), label="MLP layers", kind="layers", widget="text", tag="deep",
@@ -337,21 +396,12 @@ class ItemToItemConfig(Settings):
     and dimension 64 (0.501 with a window of 2); with that many pairs 5 epochs are enough.
     """
 
-    embedding_dim: int = lever(
-        32, label="Embedding dimension", kind="int", widget="slider", range=(8, 256), main=True,
-        help="Length of the movie vectors of both towers.")
-    epochs: int = lever(
-        5, label="Epochs", kind="int", widget="slider", range=(1, 100), main=True,
-        help="Passes over the training pairs; the epoch best on the validation slice is kept.")
-    learning_rate: float = lever(
-        0.01, label="Learning rate", kind="float", widget="select_slider", range=(1e-4, 10.0), stops=LEARNING_RATES,
-        main=True, help="Step size of the optimizer.")
-    batch_size: int = lever(
-        4096, label="Batch size", kind="int", widget="select_slider", range=(256, 16384), stops=BATCH_SIZES,
-        main=True, help="Pairs per step; the other pairs' second movies are the in-batch negatives.")
-    optimizer: str = lever(
-        "adam", label="Optimizer", kind="choice", widget="select", choices=OPTIMIZERS, main=True,
-        help="Adagrad adapts the step per embedding row; Adam adds momentum.")
+    embedding_dim: int = embedding_dim_lever(256, help="Length of the movie vectors of both towers.")
+    epochs: int = epochs_lever(5, help="Passes over the training pairs; the epoch best on the validation slice is kept.")
+    learning_rate: float = learning_rate_lever(0.01)
+    batch_size: int = batch_size_lever(
+        4096, help="Pairs per step; the other pairs' second movies are the in-batch negatives.")
+    optimizer: str = optimizer_lever("adam", help="Adagrad adapts the step per embedding row; Adam adds momentum.")
     pairs: str = lever(
         "window", label="Pairs", kind="choice", widget="select", choices=PAIRS, main=True, tag="{}",
         help="next: each movie and the one the same user rated right after it (a direction: what people watch "
@@ -364,33 +414,23 @@ class ItemToItemConfig(Settings):
         True, label="One tower for both movies", kind="bool", widget="toggle", main=True, tag="two-towers",
         help="On: the query movie and the candidate movie go through the same tower, so similarity is symmetric. "
              "Off: two towers, 'movies watched after this one' differ from 'movies watched before'.")
-    popularity_correction: bool = lever(
-        True, label="Popularity correction (log-Q)", kind="bool", widget="toggle", tag="nologQ",
+    popularity_correction: bool = popularity_correction_lever(
+        True, tag="nologQ",
         help="Subtract log P(movie is a candidate) from each in-batch score, so popular movies are not pushed "
              "down for being everyone's negative.")
-    movie_features: bool = lever(
-        False, label="Movie features", kind="bool", widget="toggle", tag="feat",
-        help="Feed genres and title words into the towers beside the title.")
-    l2: float = lever(
-        0.0, label="L2 penalty", kind="float", widget="number", range=(0.0, 1.0), step=1e-4, format="%.5f", tag="l2",
-        help="Penalty on the size of the embeddings used in each batch.")
-    validation_fraction: float = lever(
-        0.1, label="Validation slice", kind="float", widget="slider", range=(0.0, 0.3), step=0.05, tag="val{:g}",
+    movie_features: bool = movie_features_lever(help="Feed genres and title words into the towers beside the title.")
+    l2: float = l2_lever(help="Penalty on the size of the embeddings used in each batch.")
+    validation_fraction: float = validation_fraction_lever(
+        0.1, tag="val{:g}",
         help="A slice of the training ratings (on the temporal split, the latest), held out to score every epoch "
              "and keep the best (0 = keep the last epoch).")
-    split: str = lever(
-        "random", label="Split", kind="choice", widget="select", choices=SPLITS, tag="{}",
+    split: str = split_lever(
+        main=False, tag="{}",
         help="The split whose training ratings make the pairs; a retrieval run on the same split is compared "
              "on the same held-out ratings.")
-    split_fraction: float = lever(
-        0.8, label="Training share", kind="float", widget="slider", range=(0.5, 0.95), step=0.05, tag="train{:g}",
-        help="Share of ratings used for training; the rest is the test set.")
-    seed: int = lever(
-        42, label="Seed", kind="int", widget="number", range=(0, 2**31 - 1), step=1, tag="seed {}",
-        help="Fixes the split, the initial weights and the batch order.")
-    variant: str = lever(
-        "100k", label="Dataset (MovieLens size)", kind="choice", widget="select", choices=MOVIELENS_SIZES,
-        tag="ml-{}", help="Which MovieLens to train on (as for the retrieval model).")
+    split_fraction: float = split_fraction_lever()
+    seed: int = seed_lever(main=False, tag="seed {}", help="Fixes the split, the initial weights and the batch order.")
+    variant: str = variant_lever()
 
     def label(self) -> str:
         """``item-to-item · dim 32 · 10 ep · adam 0.01 · bs 4096`` + what differs from the defaults."""
@@ -402,9 +442,6 @@ class ItemToItemConfig(Settings):
 
 ITEM_LEVERS: dict[str, Lever] = levers_of(ItemToItemConfig)
 ITEM_DEFAULT = ItemToItemConfig()
-
-
-RANKING_BATCH_SIZES = (64, 128) + BATCH_SIZES
 
 
 @dataclass(frozen=True)
@@ -419,31 +456,22 @@ class RankingConfig(Settings):
     validation slice (``docs/ranking.md``).
     """
 
-    embedding_dim: int = lever(
-        32, label="Embedding dimension", kind="int", widget="slider", range=(4, 256), main=True,
-        help="Length of the user and movie vectors fed to the MLP.")
+    embedding_dim: int = embedding_dim_lever(256, lo=4, help="Length of the user and movie vectors fed to the MLP.")
     layers: tuple = lever(
         (256, 64), label="MLP layers", kind="layers", widget="text", main=True,
         help="Hidden layer sizes of the MLP that turns the user and movie vectors into a rating, e.g. 256,64 "
              "(empty: one linear layer).")
-    epochs: int = lever(
-        3, label="Epochs", kind="int", widget="slider", range=(1, 100), main=True,
-        help="Passes over the training ratings; with a validation slice the best epoch on it is kept.")
-    learning_rate: float = lever(
-        0.1, label="Learning rate", kind="float", widget="select_slider", range=(1e-4, 10.0), stops=LEARNING_RATES,
-        main=True, help="Step size of the optimizer.")
-    batch_size: int = lever(
-        8192, label="Batch size", kind="int", widget="select_slider", range=(64, 16384), stops=RANKING_BATCH_SIZES,
-        main=True, help="Ratings per step: smaller batches take more (noisier) steps per epoch.")
-    optimizer: str = lever(
-        "adagrad", label="Optimizer", kind="choice", widget="select", choices=OPTIMIZERS, main=True,
-        help="Adagrad (the tutorial's) adapts the step per weight; Adam adds momentum.")
-    split: str = lever(
-        "random", label="Split", kind="choice", widget="select", choices=SPLITS, main=True,
+    epochs: int = epochs_lever(
+        3, help="Passes over the training ratings; with a validation slice the best epoch on it is kept.")
+    learning_rate: float = learning_rate_lever(0.1)
+    batch_size: int = batch_size_lever(
+        8192, stops=RANKING_BATCH_SIZES,
+        help="Ratings per step: smaller batches take more (noisier) steps per epoch.")
+    optimizer: str = optimizer_lever(
+        "adagrad", help="Adagrad (the tutorial's) adapts the step per weight; Adam adds momentum.")
+    split: str = split_lever(
         help="The same split as a retrieval run: a random 20 % of ratings for test, or the most recent 20 %.")
-    seed: int = lever(
-        42, label="Seed", kind="int", widget="number", range=(0, 2**31 - 1), step=1, main=True,
-        help="Fixes the split, the initial weights and the batch order: the same seed gives the same run.")
+    seed: int = seed_lever()
     biases: bool = lever(
         False, label="Rating biases", kind="bool", widget="toggle", tag="bias",
         help="Add a global mean and a learned number per user and per movie to the MLP's output (the classic "
@@ -456,16 +484,14 @@ class RankingConfig(Settings):
         False, label="User history (SVD++)", kind="bool", widget="toggle", tag="hist",
         help="Add to each user's vector the mean (scaled by 1/sqrt(count)) of a learned vector per movie they "
              "rated in training, as SVD++ does: which movies a user chose to rate says something too.")
-    user_features: bool = lever(
-        False, label="User features", kind="bool", widget="toggle", tag="feat",
+    user_features: bool = user_features_lever(
         help="Feed age, gender, occupation and when they joined into the user vector beside the user id.")
-    movie_features: bool = lever(
-        False, label="Movie features", kind="bool", widget="toggle", tag="feat",
+    movie_features: bool = movie_features_lever(
         help="Feed genres and title words into the movie vector beside the title.")
-    l2: float = lever(
-        0.0, label="L2 penalty", kind="float", widget="number", range=(0.0, 10.0), step=1e-3, format="%.4f",
-        tag="l2", help="Penalty on the squared size of each rating's user and movie vectors, added to its "
-                       "squared error: keeps the vectors from memorising the training stars.")
+    l2: float = l2_lever(
+        hi=10.0, step=1e-3, format="%.4f",
+        help="Penalty on the squared size of each rating's user and movie vectors, added to its squared error: "
+             "keeps the vectors from memorising the training stars.")
     dropout: float = lever(
         0.0, label="Dropout", kind="float", widget="number", range=(0.0, 0.9), step=0.05, tag="drop",
         help="Share of the MLP's hidden units switched off at random in each training step (none when "
@@ -486,16 +512,12 @@ class RankingConfig(Settings):
              "on the same vectors (0 = the pure ranking model). Retrieval wants u . m to say *which* movies a "
              "user rates, ranking *how many stars*: more weight buys test top-K and costs RMSE. The retrieval "
              "loss is a sum over the batch, the rating loss a mean: 0.01 is already a strong pull.")
-    validation_fraction: float = lever(
-        0.0, label="Validation slice", kind="float", widget="slider", range=(0.0, 0.3), step=0.05, tag="val{:g}",
+    validation_fraction: float = validation_fraction_lever(
+        0.0, tag="val{:g}",
         help="Hold out this slice of the training ratings (on the temporal split, the latest) and keep the epoch "
              "with the lowest RMSE on it (0 = keep the last epoch).")
-    split_fraction: float = lever(
-        0.8, label="Training share", kind="float", widget="slider", range=(0.5, 0.95), step=0.05, tag="train{:g}",
-        help="Share of ratings used for training; the rest is the test set.")
-    variant: str = lever(
-        "100k", label="Dataset (MovieLens size)", kind="choice", widget="select", choices=MOVIELENS_SIZES,
-        tag="ml-{}", help="Which MovieLens to train on (as for the retrieval model).")
+    split_fraction: float = split_fraction_lever()
+    variant: str = variant_lever()
 
     def validate(self) -> "RankingConfig":
         """Return self if every value is in range, else raise ``UserError`` naming it."""

@@ -30,6 +30,7 @@ import numpy as np
 
 from recsys.bench import catalogs
 from recsys.errors import UserError
+from recsys.evaluation.topk import top_k
 from recsys.serving import index as idx
 from recsys.serving import latency
 
@@ -39,19 +40,11 @@ MB = 1e6
 # --------------------------------------------------------------------------- exact top-k
 
 
-def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
-    """Row-wise ids of the k largest scores, best first (partial sort: O(N) per row, not N log N)."""
-    k = min(k, scores.shape[1])
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1)
-
-
 def exact_top_k(vectors: np.ndarray, queries: np.ndarray, k: int, max_bytes: int = 128 * 2**20) -> np.ndarray:
     """The true top-k ids for each query: a batched matrix product in chunks of ``max_bytes`` of scores."""
     queries = np.atleast_2d(queries)
     chunk = max(1, int(max_bytes // (4 * max(1, len(vectors)))))
-    return np.concatenate([top_k_rows(queries[s:s + chunk] @ vectors.T, k)
+    return np.concatenate([top_k(queries[s:s + chunk] @ vectors.T, k)
                            for s in range(0, len(queries), chunk)]) if len(queries) else np.zeros((0, k), int)
 
 
@@ -74,9 +67,7 @@ class MatmulBruteForce:
         self.build_seconds = time.perf_counter() - start
 
     def search(self, q: np.ndarray, k: int) -> np.ndarray:
-        s = self.vectors @ q
-        top = np.argpartition(s, len(s) - k)[-k:] if k < len(s) else np.arange(len(s))
-        return top[np.argsort(-s[top], kind="stable")]
+        return top_k(self.vectors @ q, k)
 
     def search_batched(self, queries: np.ndarray, k: int) -> np.ndarray:
         return exact_top_k(self.vectors, queries, k)

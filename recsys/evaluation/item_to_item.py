@@ -30,7 +30,7 @@ beat: a similarity that does not beat it has learned nothing about the query. (A
 instead whether *any* of a user's test movies is among the neighbours of one query rewards
 popularity above everything: a user's twenty test movies nearly always include a
 blockbuster, so the popularity list wins and the measure says nothing about relatedness.)
-Ties are broken toward the more popular movie, as in ``topk``; scores are computed in blocks
+Ties are broken toward the more popular movie (``top_k``); scores are computed in blocks
 of queries x catalog, so memory stays flat.
 """
 from __future__ import annotations
@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
+from recsys.evaluation import topk
 
 KS = (1, 5, 10, 50)
 METHODS = {"two_tower": "two-tower movie tower", "item_to_item": "item-to-item model", "itemknn": "item-kNN",
@@ -160,10 +162,7 @@ def top_k(scores: np.ndarray, query_movies: np.ndarray, k: int, popularity: np.n
     pop = np.asarray(popularity, np.float64)
     s = s + 1e-9 * (pop / max(pop.max(), 1.0))[None, :]       # breaks exact ties only (cosines differ by far more)
     s[np.arange(len(s)), query_movies] = -np.inf
-    k = min(k, s.shape[1] - 1)
-    part = np.argpartition(-s, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(s, part, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1)
+    return topk.top_k(s, min(k, s.shape[1] - 1))
 
 
 def hit_rate(scores_fn, q: Queries, popularity: np.ndarray, ks=KS) -> dict:

@@ -25,6 +25,22 @@ from recsys.config import KS
 CANDIDATES = {"test": "all candidates", "test_filtered": "seen removed"}
 
 
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Ids of the ``k`` highest scores along the last axis (of a row or of each row), best first.
+
+    A partial sort: ``argpartition`` moves the k highest to the front in O(C) (introselect, C
+    scores a row), and only those k are sorted, O(k log k): O(C + k log k) a row where a full
+    sort costs O(C log C), which counts when C is a catalog and k a page. The sort is stable, so
+    equal scores keep the order ``argpartition`` leaves them in; which of several scores equal to
+    the k-th highest make the cut is ``argpartition``'s choice (a caller that needs ties broken
+    says so in the scores). ``k`` is at most C.
+    """
+    k = min(k, scores.shape[-1])
+    part = np.argpartition(-scores, k - 1, axis=-1)[..., :k]
+    order = np.argsort(-np.take_along_axis(scores, part, axis=-1), axis=-1, kind="stable")
+    return np.take_along_axis(part, order, axis=-1)
+
+
 def ranks(user_vectors: np.ndarray, movie_vectors: np.ndarray, users: np.ndarray, movies: np.ndarray,
           seen=None, batch: int = 4096, dtype=np.float32) -> np.ndarray:
     """Rank of each test pair's true movie among all movies (0 = top).

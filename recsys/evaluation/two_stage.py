@@ -38,6 +38,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.evaluation.topk import top_k
+
 K = 10
 MIXES = (0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # blends of stars and retrieval score scored by ``evaluate``
 
@@ -104,9 +106,7 @@ def candidates_of(user_vectors: np.ndarray, movie_vectors: np.ndarray, predict_p
     scores = user_vectors[users] @ movie_vectors.T
     rated = seen[users].tocoo()
     scores[rated.row, rated.col] = -np.inf
-    part = np.argpartition(-scores, n - 1, axis=1)[:, :n]                       # the N candidates, unordered
-    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-    candidates = np.take_along_axis(part, order, axis=1)                          # retrieval order
+    candidates = top_k(scores, n)                                                 # retrieval order
     retrieval = np.take_along_axis(scores, candidates, axis=1)
     stars = np.asarray(predict_pairs(np.repeat(users, n), candidates.ravel()), np.float64).reshape(len(users), n)
     return candidates, retrieval, stars

@@ -40,14 +40,17 @@ from recsys.errors import UserError
 INDEXES = ("bruteforce", "scann")
 UNKNOWN_USER = "no-such-user"
 
-# Run in a fresh interpreter: exactly what a user of the export would do (see docs/export.md).
-_RELOAD_SCRIPT = textwrap.dedent("""
+# Run in a fresh interpreter: exactly what a user of the export would do (see docs/export.md). RELOAD
+# loads the model as ``loaded``; an export's query lines (``_QUERY`` here) ask it about ``users``.
+RELOAD = textwrap.dedent("""
     import json, sys
     path, kind, users = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     if kind == "scann":
         import scann  # noqa: F401  registers the ScaNN ops the index needs
     import tensorflow as tf
     loaded = tf.saved_model.load(path)
+""")
+_QUERY = textwrap.dedent("""
     scores, titles = loaded(tf.constant(users))
     sig = loaded.signatures["serving_default"](user_ids=tf.constant(users))  # the same batch, through the signature
     print(json.dumps({
@@ -81,11 +84,22 @@ class ExportReport:
         return {**asdict(self), "ok": self.ok}
 
 
-def _check_args(index: str, k: int, n_titles: int) -> None:
+def check_args(run, index: str, k: int, n_titles: int, scann_params=None):
+    """``UserError`` for a run or settings no export can serve; returns ScaNN's params (None: BruteForce).
+
+    Both exports (this one and ``export_two_stage``) call it before they build anything.
+    """
+    if run.kind != "retrieval":
+        raise UserError(f"run {run.run_id} is a {run.kind} run: give a retrieval run as --run")
     if index not in INDEXES:
         raise UserError(f"index must be one of {', '.join(INDEXES)}, got {index!r}")
     if not isinstance(k, (int, np.integer)) or not 1 <= k <= min(100, n_titles):
         raise UserError(f"k must be between 1 and {min(100, n_titles)}, got {k!r}")
+    if index == "bruteforce":
+        return None
+    from recsys.serving import index as idx
+
+    return (scann_params or idx.default_scann_params(n_titles)).validate(n_titles, k)
 
 
 def build_serving_model(run, ds, index: str = "bruteforce", k: int = 10, scann_params=None):
@@ -97,8 +111,8 @@ def build_serving_model(run, ds, index: str = "bruteforce", k: int = 10, scann_p
 
     from recsys.serving import index as idx
 
+    params = check_args(run, index, k, len(ds.titles), scann_params)
     user_vectors, movie_vectors = run.vectors_for(ds)
-    _check_args(index, k, len(ds.titles))
     dim = user_vectors.shape[1]
     # Row 0 is StringLookup's out-of-vocabulary slot: a zero vector scores 0 against every movie.
     table = np.vstack([np.zeros((1, dim), np.float32), user_vectors.astype(np.float32)])
@@ -114,9 +128,7 @@ def build_serving_model(run, ds, index: str = "bruteforce", k: int = 10, scann_p
         import tensorflow_recommenders as tfrs
 
         layer = tfrs.layers.factorized_top_k.BruteForce(query_model, k=k)
-        params = None
     else:
-        params = (scann_params or idx.default_scann_params(len(ds.titles))).validate(len(ds.titles), k)
         layer = idx.TunedScaNN(params, k=k, query_model=query_model)
     with idx.quiet_native_logs():
         layer.index(candidates, identifiers)
@@ -153,16 +165,16 @@ def sample_users(ds, n: int = 20) -> list[str]:
 
 
 def reload_in_fresh_process(path: str | Path, index: str, users: list[str], timeout: float = 300,
-                            script: str | None = None) -> dict:
+                            query: str | None = None) -> dict:
     """Load the SavedModel in a new Python with plain TensorFlow and query ``users``.
 
-    ``script`` (default: the retrieval export's) is run as ``python -c script PATH INDEX USERS_JSON``
-    and prints one JSON line; the two-stage export (``export_two_stage``) brings its own.
+    ``RELOAD`` then ``query`` (default: the retrieval export's) run as ``python -c SCRIPT PATH INDEX
+    USERS_JSON``; the query prints one JSON line. The two-stage export (``export_two_stage``) brings its own.
     """
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("PYTHONPATH", None)  # plain TensorFlow: our package is not needed to load it
     try:
-        proc = subprocess.run([sys.executable, "-c", script or _RELOAD_SCRIPT, str(path), index, json.dumps(users)],
+        proc = subprocess.run([sys.executable, "-c", RELOAD + (query or _QUERY), str(path), index, json.dumps(users)],
                               capture_output=True, text=True, timeout=timeout, env=env, cwd=tempfile.gettempdir())
     except subprocess.TimeoutExpired:
         raise UserError(f"the exported model did not load in a fresh process within {timeout:g} s") from None

@@ -1,44 +1,17 @@
 """Export retrieve-then-rank as one SavedModel: raw user ids in, the re-ranked top k out.
 
-``two_stage.for_user`` answers one user in Python: the retrieval run's index finds the top N
-unseen movies, the ranking run's ``Ranker`` predicts the user's stars for those N in NumPy, a
-stable sort picks the top k. Every step is a gather, a matrix product or a top-k over a few
-constant arrays, so the whole pipeline is also a TensorFlow graph, and a server needs nothing
-but that graph (no Python of ours, no Keras) to answer:
-
-    user id string --lookup--> row (unknown ids -> row 0)
-    stage 1   scores = user vector . movie vectors    BruteForce: every movie, exact
-                                                      ScaNN: the TFRS ScaNN layer, all it re-scores
-              seen movies (a constant users x movies mask) pushed below every unseen one,
-              top N of what is left = the candidates, in retrieval order
-    stage 2   stars = MLP([u ; m_c]) + mu + b_u + b_c (+ u . m_c), clipped: the Ranker's formula
-              in TF ops on its arrays; seen candidates (ScaNN may return too few unseen) never shown
-              top k by stars; top_k keeps the lower position first among equal stars, so ties keep
-              the retrieval order, as the in-memory stable sort does
+    user id string --lookup--> row (unknown ids -> row 0: zero vectors, no seen movies)
+    stage 1   scores = user vector . movie vectors    BruteForce: every movie; ScaNN: all it re-scores
+              score - 1e5 for a seen movie (TFRS's exclusion); top N = the candidates, retrieval order
+    stage 2   stars = ``serving.ranking.predict_stars`` of the candidates (the Ranker's, on TensorFlow's
+              NumPy API); seen candidates never shown; top k by stars, equal stars in retrieval order
     signature serving_default(user_ids: string[None]) ->
               {"titles", "stars", "retrieval_ranks", "retrieval_scores"}: [batch, k] each
               (a row with fewer than k unseen candidates is padded with "", NaN, rank 0, NaN)
 
-Unknown ids are handled like the retrieval export: row 0 is a zero vector in both towers and
-has no seen movies, so every movie scores 0 in stage 1 and stage 2 orders the candidates by what
-the model predicts for a user it knows nothing about (mu + b_c + MLP([0 ; m_c])).
-
-Each user of a batch is searched alone (``tf.map_fn``): an approximate index need not answer a
-row of a batch as it answers the same query alone (ScaNN's batched search sometimes keeps another
-100th candidate), and ``for_user`` asks one user at a time. So a user's answer does not depend on
-who else is in the batch, and the in-memory answer it is checked against is the same search.
-
-The check after writing, in a fresh Python with plain TensorFlow: for a sample of users, the
-reloaded model's direct call and its ``serving_default`` signature (the same batch each way) must
-give the titles of ``two_stage.for_user`` in the same order (equal stars may swap, as
-``export.same_titles`` allows for scores) with stars within 1e-4; an unknown id must get zero
-retrieval scores and the stars the Ranker predicts for a zero user. ``for_user`` runs on a
-``Recommender`` whose ScaNN is the very index the export holds: a ScaNN build is randomised
-(k-means), so two builds are two different approximate indexes. The in-memory answer's seen
-movies are left out before comparing: TFRS's ``query_with_exclusions`` only pushes excluded
-movies below the others, and when ScaNN returns no more than it re-scores they stay in the list
-(``seen_dropped`` counts them). If anything differs, nothing is left at the destination and
-``UserError`` names the user, the path and the first rank where the lists part.
+Each user of a batch is searched alone (``tf.map_fn``), as ``two_stage.for_user`` answers one.
+``export_two_stage`` reloads what it wrote in a fresh Python and compares it with ``for_user``
+before anything is left at the destination. Why, and what the check allows: docs/export.md.
 """
 from __future__ import annotations
 
@@ -52,18 +25,12 @@ import numpy as np
 
 from recsys.errors import UserError
 from recsys.serving import export as single
-from recsys.serving.ranking import Ranker
+from recsys.serving.ranking import Ranker, predict_stars
 
 DEFAULT_CANDIDATES = 100
 EXCLUDED = 1.0e5  # what TFRS's query_with_exclusions subtracts from an excluded movie's score
 
-_RELOAD_SCRIPT = textwrap.dedent("""
-    import json, sys
-    path, kind, users = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-    if kind == "scann":
-        import scann  # noqa: F401  registers the ScaNN ops the index needs
-    import tensorflow as tf
-    loaded = tf.saved_model.load(path)
+_QUERY = textwrap.dedent("""
     def plain(out):
         return {"titles": [[t.decode() for t in row] for row in out["titles"].numpy()],
                 "stars": out["stars"].numpy().tolist(), "retrieval_ranks": out["retrieval_ranks"].numpy().tolist(),
@@ -102,24 +69,15 @@ class TwoStageReport:
 
 def check_args(run, ranking, ds, index: str, n: int, k: int, scann_params=None):
     """``UserError`` for a pair of runs or settings the two-stage model cannot serve; returns ScaNN's params."""
-    from recsys.serving import index as idx
     from recsys.serving import two_stage
 
-    if getattr(run, "kind", "retrieval") != "retrieval":
-        raise UserError(f"run {run.run_id} is a {run.kind} run: give a retrieval run as --run")
-    two_stage.check_pair(run, ranking)
     n_titles = len(ds.titles)
-    if index not in single.INDEXES:
-        raise UserError(f"index must be one of {', '.join(single.INDEXES)}, got {index!r}")
-    if not isinstance(k, (int, np.integer)) or not 1 <= k <= min(100, n_titles):
-        raise UserError(f"k must be between 1 and {min(100, n_titles)}, got {k!r}")
+    params = single.check_args(run, index, k, n_titles, scann_params)
+    two_stage.check_pair(run, ranking)
     most = min(two_stage.MAX_CANDIDATES, n_titles)
     if not isinstance(n, (int, np.integer)) or not k <= n <= most:
         raise UserError(f"the candidates N must be between k ({k}) and {most}, got {n!r}")
-    if index == "bruteforce":
-        return None
-    params = (scann_params or idx.default_scann_params(n_titles)).validate(n_titles, k)
-    if n > params.num_reordering_candidates:
+    if params is not None and n > params.num_reordering_candidates:
         raise UserError(f"ScaNN re-scores {params.num_reordering_candidates} candidates: it cannot return N={n} "
                         f"(ask fewer, or use --index bruteforce)")
     return params
@@ -170,6 +128,7 @@ def build_two_stage_model(run, ranking, ds, index: str = "bruteforce", n: int = 
 
 def _two_stage_class():
     import tensorflow as tf
+    import tensorflow.experimental.numpy as tnp
 
     class TwoStageServing(tf.Module):
         """Both stages as one traced function of a batch of user ids; every array a non-trainable variable."""
@@ -207,18 +166,11 @@ def _two_stage_class():
             return ids, tf.gather(scores, pos), tf.logical_not(tf.gather(seen, ids))
 
         def stars(self, row, ids):
-            """Stage 2: the Ranker's formula (``recsys/serving/ranking.py``) for one user and candidate ids."""
-            u = tf.gather(self.ranking_users, row)
-            m = tf.gather(self.ranking_movies, ids)
-            x = tf.concat([tf.tile(u[None, :], [tf.shape(ids)[0], 1]), m], axis=1)
-            for i, (kernel, bias) in enumerate(zip(self.kernels, self.biases)):
-                x = tf.matmul(x, kernel) + bias
-                if i < len(self.kernels) - 1:
-                    x = tf.nn.relu(x)
-            stars = x[:, 0] + self.global_bias + tf.gather(self.user_bias, row) + tf.gather(self.movie_bias, ids)
-            if self.dot:
-                stars += tf.reduce_sum(u[None, :] * m, axis=1)
-            return tf.clip_by_value(stars, *self.clip)
+            """Stage 2 for one user and candidate ids: the Ranker's ``predict_stars``, on TensorFlow's NumPy API."""
+            u = tf.tile(tf.gather(self.ranking_users, row)[None, :], [tf.shape(ids)[0], 1])
+            return predict_stars(u, tf.gather(self.ranking_movies, ids), list(zip(self.kernels, self.biases)),
+                                 self.global_bias, tf.gather(self.user_bias, row), tf.gather(self.movie_bias, ids),
+                                 self.dot, self.clip, xp=tnp)
 
         def one_user(self, row):
             ids, scores, unseen = self.candidates(row)
@@ -334,7 +286,7 @@ def export_two_stage(run, ranking, ds, out: str | Path, index: str = "bruteforce
         options = tf.saved_model.SaveOptions(namespace_whitelist=["Scann"]) if index == "scann" else None
         with single.quiet_saving():
             tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve}, options=options)
-        got = single.reload_in_fresh_process(tmp, index, users + [single.UNKNOWN_USER], script=_RELOAD_SCRIPT)
+        got = single.reload_in_fresh_process(tmp, index, users + [single.UNKNOWN_USER], query=_QUERY)
         report = TwoStageReport(path=str(out), run_id=run.run_id, ranking_run=ranking.run_id, index=index,
                                 candidates=int(n), k=int(k), users_checked=len(users), matched=0,
                                 seen_dropped=int(dropped), scann_params=params.to_dict() if params else None)

@@ -2,13 +2,14 @@
 
 A ranking run saves every user's and every movie's input vector (the towers' outputs, side
 features included), the biases and the MLP's weights (``RankingModel.arrays``). Scoring a
-user's candidates is then a gather and a few small matrix products:
+user's candidates is then a gather and a few small matrix products (``predict_stars``):
 
     x = [u ; m_c]  ->  relu(x W_0 + b_0) -> ... -> x W_L + b_L      (the MLP, dropout off)
-    stars_c = that + dot * (u . m_c) + mu + b_u + b_c, clipped to ``clip``
+    stars_c = that + mu + b_u + b_c + dot * (u . m_c), clipped to ``clip``
 
 which gives the Keras model's numbers (to float32 rounding) in a fraction of a millisecond
-for a few hundred candidates, so a page or a server can rank what retrieval found.
+for a few hundred candidates, so a page or a server can rank what retrieval found. The
+two-stage SavedModel (``export_two_stage``) runs the same ``predict_stars`` on TensorFlow's NumPy API.
 """
 from __future__ import annotations
 
@@ -20,6 +21,23 @@ import numpy as np
 from recsys.errors import UserError
 
 KEYS = ("user_vectors", "movie_vectors", "user_bias", "movie_bias", "global_bias", "dot", "clip")
+
+
+def predict_stars(u, m, layers, global_bias, user_bias, movie_bias, dot: bool, clip: tuple, xp=np):
+    """Predicted stars [B] of aligned rows: u, m [B, d], the biases mu [], b_u [B], b_c [B] (formula above).
+
+    ``layers``: the MLP's (kernel, bias) pairs, ReLU between them. ``xp`` is the array namespace:
+    NumPy for the ``Ranker``, ``tf.experimental.numpy`` inside the exported graph.
+    """
+    x = xp.concatenate([u, m], axis=1)
+    for i, (kernel, bias) in enumerate(layers):
+        x = xp.matmul(x, kernel) + bias
+        if i < len(layers) - 1:
+            x = xp.maximum(x, 0.0)
+    out = x[:, 0] + global_bias + user_bias + movie_bias
+    if dot:
+        out = out + xp.einsum("ij,ij->i", u, m)
+    return xp.clip(out, *clip)
 
 
 class Ranker:
@@ -60,17 +78,8 @@ class Ranker:
     def predict_pairs(self, users: np.ndarray, movies: np.ndarray) -> np.ndarray:
         """Predicted stars [B] of (users[i], movies[i]) pairs (integer indices)."""
         users, movies = np.asarray(users), np.asarray(movies)
-        u, m = self.users[users], self.movies[movies]
-        x = np.concatenate([u, m], axis=1)
-        last = len(self.layers) - 1
-        for i, (kernel, bias) in enumerate(self.layers):
-            x = x @ kernel + bias
-            if i < last:
-                np.maximum(x, 0.0, out=x)
-        stars = x[:, 0] + self.global_bias + self.user_bias[users] + self.movie_bias[movies]
-        if self.dot:
-            stars += np.einsum("ij,ij->i", u, m)
-        return np.clip(stars, *self.clip)
+        return predict_stars(self.users[users], self.movies[movies], self.layers, self.global_bias,
+                             self.user_bias[users], self.movie_bias[movies], self.dot, self.clip)
 
     def predict(self, user_idx: int, movie_idx: np.ndarray) -> np.ndarray:
         """Predicted stars of user ``user_idx`` for each movie index in ``movie_idx`` (e.g. retrieval's top-k)."""

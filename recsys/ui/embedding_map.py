@@ -24,6 +24,7 @@ import pandas as pd
 
 from recsys.errors import UserError
 from recsys.evaluation import item_to_item as i2i
+from recsys.evaluation.topk import top_k
 
 METHODS = ("pca", "tsne")
 
@@ -159,7 +160,7 @@ def genre_agreement(space: np.ndarray, genres: list[str], k: int = 10, min_ratin
     v = space[keep].astype(np.float64)
     scores = v @ v.T
     np.fill_diagonal(scores, -np.inf)
-    nn = np.argpartition(-scores, k, axis=1)[:, :k]
+    nn = top_k(scores, k)
     share = lambda pairs: float(np.mean([bool(sets[keep[a]] & sets[keep[b]]) for a, b in pairs]))
     neigh = share([(i, j) for i in range(len(keep)) for j in nn[i]])
     rng = np.random.default_rng(seed)
