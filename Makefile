@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test screenshots data bench clean
+.PHONY: run test test-fast screenshots data bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,11 @@ run: data                         ## start the app on http://localhost:$(PORT) (
 	$(PY) -m recsys ready
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
-test: $(VENV)/.installed          ## the whole suite (changes no tracked file)
+test: $(VENV)/.installed          ## the whole suite, what CI runs (changes no tracked file)
 	$(PY) -m pytest -q
+
+test-fast: $(VENV)/.installed     ## the loop while you work: no browser, nothing slow (under a minute)
+	$(PY) -m pytest -q -m "not browser and not slow"
 
 screenshots: $(VENV)/.installed   ## refresh the README's screenshots (docs/screenshots) from the browser test
 	RECSYS_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/test_browser.py
