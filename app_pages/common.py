@@ -127,7 +127,7 @@ def set_active_run(run_id: str) -> None:
 
 
 def mirror_in_url(wanted: dict, keys) -> None:
-    """Write ``wanted`` into the URL's ``keys``, dropping those it lacks (only keys that change: history stays quiet)."""
+    """Write ``wanted`` into the URL's ``keys`` and drop those it lacks; only keys that change (history stays quiet)."""
     for name in keys:
         if name in wanted:
             if st.query_params.get(name) != wanted[name]:

@@ -30,11 +30,12 @@ TABS: list = []  # every Tab, so that cancelling a training clears it from which
 @dataclass(frozen=True, eq=False)
 class Tab:
     view: TrainView
-    prefix: str              # widget keys ("i2i_epochs"), and session keys ("_i2i_train_job", see ``key``)
-    live: Callable           # (job, history) -> the curves of the epochs so far, each through ``live_chart``
-    result: Callable         # (run_id, how, seconds, current settings or None) -> the result of the last click
-    nothing_yet: str         # what the tab says before its first training
-    activates: bool = False  # its runs become the sidebar's active run (retrieval)
+    prefix: str                       # widget keys ("i2i_epochs"), session keys ("_i2i_train_job", see ``key``)
+    result: Callable                  # (run_id, how, seconds, current settings or None) -> the last click's result
+    nothing_yet: str                  # what the tab says before its first training
+    reference: Callable | None = None  # settings -> what the live curves draw dashed (None: nothing)
+    also_live: Callable | None = None  # (job, history) -> more live charts, each through ``live_chart``
+    activates: bool = False           # its runs become the sidebar's active run (retrieval)
 
     def __post_init__(self):
         TABS.append(self)
@@ -135,8 +136,13 @@ def progress(tab: Tab) -> None:
                                          f"batch loss {snap['loss']:,.0f}")
     else:
         st.progress(0.0, text="Preparing the data and building the model…")
-    if snap["history"]:
-        tab.live(job, snap["history"])
+    history = snap["history"]
+    if history:
+        reference = tab.reference(job.config) if tab.reference else None
+        live_chart(tab.view.kind.name, history, job.run_id,
+                   lambda: tab.view.curves(history, reference, epochs, width=CHART_WIDTH))
+        if tab.also_live:
+            tab.also_live(job, history)
 
 
 def live_chart(name: str, history: list, what, make) -> None:
@@ -207,12 +213,13 @@ def column(tab: Tab, config, ds, clicked: bool, above: Callable | None = None) -
 
 
 def result_header(run_id: str, how: str, seconds: float, current, after: str):
-    """The run of the last Train click and how it was obtained (``after``: what now holds); None if it is gone."""
+    """The run of the last Train click, how it was obtained (``after``: what now holds), its training time and epoch
+    kept: ``(run, two columns for the tab's own figures)``, or ``(None, None)`` if the run is gone."""
     try:
         run = cache.run(run_id)
     except UserError as e:  # deleted meanwhile
         common.show_error(e)
-        return None
+        return None, None
     st.subheader("Result")
     st.caption(f"Run `{run.run_id}` · {run.config.label()}")
     if current is not None and current != run.config:
@@ -222,7 +229,10 @@ def result_header(run_id: str, how: str, seconds: float, current, after: str):
     else:
         st.info(f"Loaded a saved run in {seconds:.2f} s: this configuration was trained before "
                 f"in {run.seconds:.1f} s. {after}")
-    return run
+    c = st.columns(4)
+    c[0].metric("Training time", f"{run.seconds:.1f} s")
+    c[1].metric("Epoch kept", f"{run.best_epoch} of {run.config.epochs}")
+    return run, c[2:]
 
 
 def active_config():

@@ -10,37 +10,32 @@ from recsys.ui import charts
 from recsys.ui.train_views import ITEM_TO_ITEM
 
 
-def live(job, history: list) -> None:
-    """The hit rate per epoch so far, against item-kNN's on the same split."""
-    itemknn = cache.item_to_item_baselines(*job.config.split_of())["itemknn"]
-    follow.live_chart("item_to_item", history, job.run_id,
-                      lambda: ITEM_TO_ITEM.curves(history, itemknn, job.config.epochs, width=follow.CHART_WIDTH))
-
-
 def show_result(run_id: str, how: str, seconds: float, current) -> None:
     """An item-to-item run: its held-out hit rates against item-kNN and popularity, and its curves."""
-    run = follow.result_header(run_id, how, seconds, current, "The Recommend page's *Per movie* shows its neighbours "
-                               "beside the retrieval model's, for the active run's split.")
+    run, cols = follow.result_header(run_id, how, seconds, current, "The Recommend page's *Per movie* shows its "
+                                     "neighbours beside the retrieval model's, for the active run's split.")
     if run is None:
         return
     m = run.metrics["item_to_item"]
-    c = st.columns(4)
-    c[0].metric("Training time", f"{run.seconds:.1f} s")
-    c[1].metric("Epoch kept", f"{run.best_epoch} of {run.config.epochs}")
-    for col, k in ((c[2], 10), (c[3], 50)):
+    for col, k in zip(cols, (10, 50)):
         mine, theirs = m["item_to_item"][f"hit_{k}"], m["itemknn"][f"hit_{k}"]
         col.metric(f"Hit rate @{k}", f"{mine:.3f}", delta=f"{mine - theirs:+.3f} vs item-kNN")
     st.markdown(f"**{ITEM_TO_ITEM.verdict(m)}**")
     table = charts.hit_table(m)
     st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in table.columns if c != "method"})
+                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in table.columns[1:]})
     st.caption(f"Held-out hit rate @K over {m['queries']:,} test ratings: is the rated movie among the K neighbours "
                "of the movie the same user rated just before it in training?")
     st.altair_chart(ITEM_TO_ITEM.curves(run.history, m["itemknn"], run.config.epochs, width=follow.CHART_WIDTH),
                     width="content")
 
 
-TAB = follow.Tab(ITEM_TO_ITEM, "i2i_", live, show_result, nothing_yet=(
+def itemknn(config) -> dict:
+    """Item-kNN's hit rates on the split of ``config``: the dashed lines of the live curves."""
+    return cache.item_to_item_baselines(*config.split_of())["itemknn"]
+
+
+TAB = follow.Tab(ITEM_TO_ITEM, "i2i_", show_result, reference=itemknn, nothing_yet=(
     "No item-to-item run trained in this session yet (a few seconds with the defaults). Its held-out hit rate is "
     "measured on the same test ratings as the retrieval run of the same split."))
 

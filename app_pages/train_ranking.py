@@ -23,26 +23,17 @@ def apply_preset() -> None:
     levers.set_widgets(preset.with_(**keep), PREFIX)
 
 
-def live(job, history: list) -> None:
-    """The RMSE per epoch so far, against the published references."""
-    follow.live_chart("ranking", history, job.run_id,
-                      lambda: RANKING.curves(history, None, job.config.epochs, width=follow.CHART_WIDTH))
-
-
 def show_result(run_id: str, how: str, seconds: float, current) -> None:
     """A ranking run: its test RMSE against the global mean, the bias baseline and the published references."""
-    run = follow.result_header(run_id, how, seconds, current, "The Recommend page's *Per user* can re-rank the active "
-                               "run's candidates with it (same split).")
+    run, c = follow.result_header(run_id, how, seconds, current, "The Recommend page's *Per user* can re-rank the "
+                                  "active run's candidates with it (same split).")
     if run is None:
         return
     m = run.metrics
     mine, biases = m["model"]["test"]["rmse"], m["biases"]["test"]["rmse"]
-    c = st.columns(4)
-    c[0].metric("Training time", f"{run.seconds:.1f} s")
-    c[1].metric("Epoch kept", f"{run.best_epoch} of {run.config.epochs}")
-    c[2].metric("Test RMSE", f"{mine:.4f}", delta=f"{mine - biases:+.4f} vs biases", delta_color="inverse",
+    c[0].metric("Test RMSE", f"{mine:.4f}", delta=f"{mine - biases:+.4f} vs biases", delta_color="inverse",
                 help="Root mean squared error of the predicted stars on the held-out ratings (lower is better).")
-    c[3].metric("Global mean", f"{m['global_mean']['test']['rmse']:.4f}",
+    c[1].metric("Global mean", f"{m['global_mean']['test']['rmse']:.4f}",
                 help="Predicting every rating as the mean of the training ratings.")
     st.markdown(f"**{RANKING.verdict(m)}**")
     st.dataframe(charts.rmse_table(m), hide_index=True, width="stretch",
@@ -90,7 +81,7 @@ def multitask_section(config, ds) -> None:
                                     "top_100": st.column_config.NumberColumn("top-100", format="%.4f")})
 
 
-TAB = follow.Tab(RANKING, PREFIX, live, show_result, nothing_yet=(
+TAB = follow.Tab(RANKING, PREFIX, show_result, nothing_yet=(
     "No ranking run trained in this session yet (seconds with either preset). Its RMSE is measured on the same "
     "held-out ratings as the retrieval run of the same split."))
 

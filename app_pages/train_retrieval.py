@@ -79,28 +79,28 @@ def reference_picker() -> None:
                         "(a linear item-item model), item-kNN and iALS.")
 
 
-def live(job, history: list) -> None:
-    """The curves so far, against popularity, then against every baseline the user keeps."""
-    c, epochs, rid = job.config, job.config.epochs, job.run_id
-    baseline = cache.popularity(c.variant, c.split, c.split_fraction, c.seed, c.validation_fraction)
-    references = chosen({"popularity": baseline, **(cache.strong_baselines_if_ready(c) or {})})
-    follow.live_chart("curves", history, rid,
-                      lambda: RETRIEVAL.curves(history, baseline, epochs, width=follow.CHART_WIDTH))
+def popularity(config) -> dict:
+    """The popularity baseline of the split of ``config``: the dashed lines of the live curves."""
+    c = config
+    return cache.popularity(c.variant, c.split, c.split_fraction, c.seed, c.validation_fraction)
+
+
+def versus_live(job, history: list) -> None:
+    """The top-K so far against every baseline the user keeps on the charts."""
+    c, rid = job.config, job.run_id
+    references = chosen({"popularity": popularity(c), **(cache.strong_baselines_if_ready(c) or {})})
     follow.live_chart("versus", history, (rid, *references),
-                      lambda: charts.versus_baselines(history, references, epochs, width=follow.CHART_WIDTH))
+                      lambda: charts.versus_baselines(history, references, c.epochs, width=follow.CHART_WIDTH))
 
 
 def show_result(run_id: str, how: str, seconds: float, current) -> None:
     """The outcome of the last Train click: how it was obtained, top-K against every baseline, curves."""
-    run = follow.result_header(run_id, how, seconds, current, "It is now the active run.")
+    run, cols = follow.result_header(run_id, how, seconds, current, "It is now the active run.")
     if run is None:
         return
     metrics = cache.run_metrics(run.run_id)  # with EASE, item-kNN and iALS, for runs saved before them too
     model, pop = metrics["model"], metrics["popularity"]
-    c = st.columns(4)
-    c[0].metric("Training time", f"{run.seconds:.1f} s")
-    c[1].metric("Epoch kept", f"{run.best_epoch} of {run.config.epochs}")
-    for col, k in ((c[2], 10), (c[3], 100)):
+    for col, k in zip(cols, (10, 100)):
         m, p = model["test"][f"top_{k}"], pop["test"][f"top_{k}"]
         col.metric(f"Test top-{k}", f"{m:.3f}", delta=f"{m - p:+.3f} vs popularity")
     st.markdown(f"**{RETRIEVAL.verdict(metrics)}**")
@@ -144,9 +144,11 @@ def take_home(run) -> None:
             st.code(cell.annotated(), language="python", wrap_lines=True)
 
 
-TAB = follow.Tab(RETRIEVAL, "", live, show_result, activates=True, nothing_yet=(
-    "Nothing trained in this session yet. The tutorial preset takes a few seconds; the *Our best* preset about ten. "
-    "The server trains one model at a time: other sessions queue, and the same settings asked twice train once."))
+TAB = follow.Tab(RETRIEVAL, "", show_result, reference=popularity, also_live=versus_live, activates=True,
+                 nothing_yet="Nothing trained in this session yet. The tutorial preset takes a few seconds; the *Our "
+                             "best* preset about ten. "
+                             "The server trains one model at a time: other sessions queue, and the same settings "
+                             "asked twice train once.")
 
 
 def draw() -> None:

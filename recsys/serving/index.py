@@ -62,33 +62,32 @@ class ScannParams:
         return asdict(self)
 
 
-# How the pages draw ScaNN's settings (one number widget each, keyed by ``ScannParams``' field). The top
-# of a range is the ANN lab's largest catalog; a page with a smaller one caps it at its size.
-SCANN_LEVERS = {
-    "num_leaves": Lever(
-        "num_leaves", kind="int", widget="number", range=(1, 1_000_000), main=True,
-        help="Build time. ScaNN splits the catalog into this many clusters (k-means *leaves*). More leaves mean "
-             "smaller clusters to scan, but more centroids to compare each query with; √N to a few √N is typical. "
-             "Changing it rebuilds the index."),
-    "num_leaves_to_search": Lever(
-        "num_leaves_to_search", kind="int", widget="number", range=(1, 1_000_000), main=True,
-        help="Search time. How many of the clusters closest to the query are scanned: the main speed/recall dial. "
-             "More = higher recall, slower. No rebuild."),
-    "num_reordering_candidates": Lever(
-        "num_reordering_candidates", kind="int", widget="number", range=(0, 1_000_000), step=10, main=True,
-        help="Search time. ScaNN first scores with compressed 4-bit codes, then re-scores this many of the best "
-             "exactly with the float vectors, fixing the compression's mistakes. More = higher recall, a little "
-             "slower; 0 = no re-scoring. No rebuild."),
-    "dimensions_per_block": Lever(
-        "dimensions_per_block", kind="int", widget="number", range=(1, 16), main=True,
-        help="Build time. Anisotropic quantisation compresses each block of this many dimensions into one 4-bit "
-             "code. More dimensions per block = a smaller index and faster scoring, but coarser scores. Rebuilds."),
-    "anisotropic_threshold": Lever(
-        "anisotropic threshold", kind="float", widget="number", range=(0.0, 1.0), step=0.05, main=True,
-        help="Build time. The quantiser weighs errors *along* a vector more than across it for pairs whose dot "
-             "product exceeds this threshold (ScaNN's default 0.2): those are the pairs that can make the top k, "
-             "so their scores must stay accurate. Rebuilds."),
+# ScaNN's settings as the pages draw them (one number widget each, keyed by ``ScannParams``' field). A range
+# tops out at the ANN lab's largest catalog; a page with a smaller one caps it at its size.
+SCANN_HELP = {
+    "num_leaves": "Build time. ScaNN splits the catalog into this many clusters (k-means *leaves*). More leaves mean "
+                  "smaller clusters to scan, but more centroids to compare each query with; √N to a few √N is "
+                  "typical. Changing it rebuilds the index.",
+    "num_leaves_to_search": "Search time. How many of the clusters closest to the query are scanned: the main "
+                            "speed/recall dial. More = higher recall, slower. No rebuild.",
+    "num_reordering_candidates": "Search time. ScaNN first scores with compressed 4-bit codes, then re-scores this "
+                                 "many of the best exactly with the float vectors, fixing the compression's "
+                                 "mistakes. More = higher recall, a little slower; 0 = no re-scoring. No rebuild.",
+    "dimensions_per_block": "Build time. Anisotropic quantisation compresses each block of this many dimensions "
+                            "into one 4-bit code. More dimensions per block = a smaller index and faster "
+                            "scoring, but coarser scores. Rebuilds.",
+    "anisotropic_threshold": "Build time. The quantiser weighs errors *along* a vector more than across it for "
+                             "pairs whose dot product exceeds this threshold (ScaNN's default 0.2): those are the "
+                             "pairs that can make the top k, so their scores must stay accurate. Rebuilds.",
 }
+SCANN_LEVERS = {name: Lever(label, help=SCANN_HELP[name], kind=kind, widget="number", range=bounds, step=step,
+                            main=True)
+                for name, label, kind, bounds, step in (
+                    ("num_leaves", "num_leaves", "int", (1, 1_000_000), None),
+                    ("num_leaves_to_search", "num_leaves_to_search", "int", (1, 1_000_000), None),
+                    ("num_reordering_candidates", "num_reordering_candidates", "int", (0, 1_000_000), 10),
+                    ("dimensions_per_block", "dimensions_per_block", "int", (1, 16), None),
+                    ("anisotropic_threshold", "anisotropic threshold", "float", (0.0, 1.0), 0.05))}
 
 
 def default_scann_params(n_candidates: int) -> ScannParams:

@@ -31,7 +31,8 @@ class TrainView:
         return self.kind.presets
 
 
-RETRIEVAL = TrainView(KINDS["retrieval"], charts.training_curves, partial(topk.read_against, candidates="test_filtered"))
+RETRIEVAL = TrainView(KINDS["retrieval"], charts.training_curves,
+                      partial(topk.read_against, candidates="test_filtered"))
 ITEM_TO_ITEM = TrainView(KINDS["item_to_item"], charts.item_to_item_curves,
                          partial(item_to_item.read_result, who="item_to_item"))  # of run.metrics["item_to_item"]
 RANKING = TrainView(KINDS["ranking"], charts.ranking_curves, ranking.read_result)
