@@ -29,13 +29,15 @@ TABS: list = []  # every Tab, so that cancelling a training clears it from which
 
 @dataclass(frozen=True, eq=False)
 class Tab:
-    view: TrainView
-    prefix: str                       # widget keys ("i2i_epochs"), session keys ("_i2i_train_job", see ``key``)
-    result: Callable                  # (run_id, how, seconds, current settings or None) -> the last click's result
-    nothing_yet: str                  # what the tab says before its first training
+    """One Train tab: what it shows of its kind of run, where it keeps its state, how it draws its result."""
+
+    view: TrainView                    # the kind of run (settings, presets), its curves, its verdict
+    prefix: str                        # widget keys ("i2i_epochs"), session keys ("_i2i_train_job", see ``key``)
+    result: Callable                   # (run_id, how, seconds, current settings or None) -> the last click's result
+    nothing_yet: str                   # what the tab says before its first training
     reference: Callable | None = None  # settings -> what the live curves draw dashed (None: nothing)
     also_live: Callable | None = None  # (job, history) -> more live charts, each through ``live_chart``
-    activates: bool = False           # its runs become the sidebar's active run (retrieval)
+    activates: bool = False            # its runs become the sidebar's active run (retrieval)
 
     def __post_init__(self):
         TABS.append(self)
