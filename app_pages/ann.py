@@ -10,7 +10,7 @@ import time
 
 import streamlit as st
 
-from app_pages import cache, common
+from app_pages import cache, common, levers
 from recsys.bench import ann, catalogs, field, peers
 from recsys.errors import UserError
 from recsys.serving import index as idx
@@ -24,23 +24,11 @@ HELP = {
             "catalog; ScaNN scans only a few clusters, so its cost grows far more slowly.",
     "k": "How many nearest neighbours each query asks for. recall@k = the share of the exact top k that "
          "ScaNN also returns.",
-    "num_leaves": "Build time. ScaNN splits the catalog into this many clusters (k-means *leaves*). More leaves "
-                  "mean smaller clusters to scan, but more centroids to compare each query with; √N to a few √N "
-                  "is typical. Changing it rebuilds the index.",
-    "num_leaves_to_search": "Search time. How many of the clusters closest to the query are scanned: the main "
-                            "speed/recall dial. More = higher recall, slower. No rebuild.",
-    "num_reordering_candidates": "Search time. ScaNN first scores with compressed 4-bit codes, then re-scores this "
-                                 "many of the best exactly with the float vectors, fixing the compression's "
-                                 "mistakes. More = higher recall, a little slower; 0 = no re-scoring. No rebuild.",
-    "dimensions_per_block": "Build time. Anisotropic quantisation compresses each block of this many dimensions "
-                            "into one 4-bit code. More dimensions per block = a smaller index and faster "
-                            "scoring, but coarser scores. Rebuilds.",
-    "anisotropic_threshold": "Build time. The quantiser weighs errors *along* a vector more than across it for "
-                             "pairs whose dot product exceeds this threshold (ScaNN's default 0.2): those are the "
-                             "pairs that can make the top k, so their scores must stay accurate. Rebuilds.",
     "queries": "How many query vectors to measure with (user vectors of the run; Gaussian ones for the Gaussian "
                "catalog). Recall and batched QPS use all of them; single-query latency the first 200.",
 }
+KNOB_KEYS = {"num_leaves": "leaves", "num_leaves_to_search": "search", "num_reordering_candidates": "reorder",
+             "dimensions_per_block": "dpb", "anisotropic_threshold": "thr"}  # ScaNN's widgets: "ann_leaves_{catalog}"
 LATENCY_QUERIES = cache.LATENCY_QUERIES
 BRUTE_NAMES = {"bruteforce_matmul": "BruteForce (numpy matmul + top-k)", "bruteforce_tfrs": "BruteForce (TFRS layer)"}
 
@@ -65,28 +53,16 @@ def knobs_form(kind: str, size: int):
     default = idx.default_scann_params(size)
     with st.form("ann_knobs"):
         st.markdown(f"**ScaNN settings** for {size:,} candidates (defaults chosen from measurements at this size)")
-        c = st.columns(3)
         tag = f"{kind}_{size}"  # a new catalog size starts from its own defaults
-        num_leaves = c[0].number_input("num_leaves", min_value=1, max_value=1_000_000, value=default.num_leaves,
-                                       help=HELP["num_leaves"], key=f"ann_leaves_{tag}")
-        to_search = c[1].number_input("num_leaves_to_search", min_value=1, max_value=1_000_000,
-                                      value=default.num_leaves_to_search, help=HELP["num_leaves_to_search"],
-                                      key=f"ann_search_{tag}")
-        reorder = c[2].number_input("num_reordering_candidates", min_value=0, max_value=1_000_000,
-                                    value=default.num_reordering_candidates, help=HELP["num_reordering_candidates"],
-                                    key=f"ann_reorder_{tag}")
-        c = st.columns(3)
-        dpb = c[0].number_input("dimensions_per_block", min_value=1, max_value=16, value=default.dimensions_per_block,
-                                help=HELP["dimensions_per_block"], key=f"ann_dpb_{tag}")
-        threshold = c[1].number_input("anisotropic threshold", min_value=0.0, max_value=1.0, step=0.05,
-                                      value=float(default.anisotropic_threshold), help=HELP["anisotropic_threshold"],
-                                      key=f"ann_thr_{tag}")
-        n_queries = int(c[2].number_input("query sample size", min_value=10, max_value=5000, value=500, step=50,
-                                          help=HELP["queries"], key="ann_queries"))
+        values, first, second = {}, st.columns(3), st.columns(3)
+        for col, (name, short) in zip(first + second[:2], KNOB_KEYS.items()):
+            with col:
+                values[name] = levers.lever_widget(name, idx.SCANN_LEVERS, f"ann_{short}_{tag}",
+                                                   value=getattr(default, name))
+        n_queries = int(second[2].number_input("query sample size", min_value=10, max_value=5000, value=500,
+                                               step=50, help=HELP["queries"], key="ann_queries"))
         st.form_submit_button("Measure", type="primary")
-    params = idx.ScannParams(num_leaves=int(num_leaves), num_leaves_to_search=int(to_search),
-                             num_reordering_candidates=int(reorder), dimensions_per_block=int(dpb),
-                             anisotropic_threshold=float(threshold))
+    params = idx.ScannParams(**{name: type(getattr(default, name))(v) for name, v in values.items()})
     return params, n_queries
 
 

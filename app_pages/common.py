@@ -126,6 +126,16 @@ def set_active_run(run_id: str) -> None:
     st.session_state[PENDING_RUN_KEY] = run_id
 
 
+def mirror_in_url(wanted: dict, keys) -> None:
+    """Write ``wanted`` into the URL's ``keys`` and drop those it lacks; only keys that change (history stays quiet)."""
+    for name in keys:
+        if name in wanted:
+            if st.query_params.get(name) != wanted[name]:
+                st.query_params[name] = wanted[name]
+        elif name in st.query_params:
+            del st.query_params[name]
+
+
 def watcher_id() -> str:
     """This browser session's id in the training queue (a random id kept in its session state)."""
     if WATCHER_KEY not in st.session_state:

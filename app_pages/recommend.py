@@ -10,8 +10,7 @@ A link opens a given query: ``?mode=user&user_id=42&k=10&exclude_seen=true`` or
 import pandas as pd
 import streamlit as st
 
-from app_pages import cache, common
-from recsys.config import ITEM_DEFAULT, RANKING_BEST
+from app_pages import cache, common, levers
 from recsys.errors import UserError
 from recsys.evaluation import item_to_item as i2i
 from recsys.evaluation import two_stage as measure
@@ -19,6 +18,7 @@ from recsys.serving import index as idx
 from recsys.serving import for_me as for_me_mod
 from recsys.serving import two_stage
 from recsys.serving.recommend import side_by_side
+from recsys.store import kinds
 from recsys.ui import charts, links
 
 MODES = ["Per user", "Per movie", "For me"]
@@ -39,17 +39,6 @@ def init_state(ds) -> None:
     ss["user_id"], ss["movie_title"], ss["exclude_seen"] = (settings["user_id"], settings["movie_title"],
                                                             settings["exclude_seen"])
     ss["likes"] = list(settings["likes"])
-
-
-def mirror_in_url(settings: dict) -> None:
-    """Write the query into the URL (only keys that change), dropping the other mode's keys."""
-    wanted = links.recommend_to_query(settings)
-    for name in links.RECOMMEND_KEYS:
-        if name in wanted:
-            if st.query_params.get(name) != wanted[name]:
-                st.query_params[name] = wanted[name]
-        elif name in st.query_params:
-            del st.query_params[name]
 
 
 def show_comparison(comp: idx.Comparison, k: int, scann: idx.ScannParams) -> None:
@@ -91,21 +80,16 @@ def show_comparison(comp: idx.Comparison, k: int, scann: idx.ScannParams) -> Non
 def scann_knobs(n_movies: int) -> idx.ScannParams:
     """The expander with ScaNN's knobs; defaults suit the catalog size."""
     d = idx.default_scann_params(n_movies)
-    for name in ("num_leaves", "num_leaves_to_search", "num_reordering_candidates"):
+    names = ("num_leaves", "num_leaves_to_search", "num_reordering_candidates")
+    for name in names:
         st.session_state.setdefault(name, getattr(d, name))
     with st.expander("ScaNN's knobs"):
-        c = st.columns(3)
-        c[0].number_input("num_leaves", 1, n_movies, step=1, key="num_leaves",
-                          help="Clusters the movies are partitioned into.")
-        c[1].number_input("num_leaves_to_search", 1, n_movies, step=1, key="num_leaves_to_search",
-                          help="Clusters nearest the query that are searched (at most num_leaves).")
-        c[2].number_input("num_reordering_candidates", 0, n_movies, step=10, key="num_reordering_candidates",
-                          help="Best approximate hits re-scored exactly (0: none; else at least k).")
+        for col, name in zip(st.columns(3), names):
+            with col:
+                levers.lever_widget(name, idx.SCANN_LEVERS, most=n_movies)
         st.caption(f"Defaults for {n_movies:,} movies: {d.num_leaves} leaves, {d.num_leaves_to_search} searched, "
                    f"{d.num_reordering_candidates} re-scored. Each setting builds its own index (kept in memory).")
-    return idx.ScannParams(num_leaves=int(st.session_state["num_leaves"]),
-                           num_leaves_to_search=int(st.session_state["num_leaves_to_search"]),
-                           num_reordering_candidates=int(st.session_state["num_reordering_candidates"]))
+    return idx.ScannParams(**{name: int(st.session_state[name]) for name in names})
 
 
 def query_widgets(ds) -> dict:
@@ -128,7 +112,7 @@ def query_widgets(ds) -> dict:
     if settings == linked:  # the notices hold until the user changes a setting
         for notice in notices:
             link_notices.warning(notice, icon="🔗")
-    mirror_in_url(settings)
+    common.mirror_in_url(links.recommend_to_query(settings), links.RECOMMEND_KEYS)
     return settings
 
 
@@ -203,17 +187,15 @@ class ItemProgress:
         pass
 
 
-def offer_item_run(run, ds) -> None:
-    """No item-to-item run on the active run's split: say how to get one, and offer to train it here."""
+def offer_run(kind: kinds.Kind, run, ds, tab: str, takes: str, key: str) -> None:
+    """No run of ``kind`` on the active run's split: say how to get one, and offer to train it here."""
     c = run.config
-    config = ITEM_DEFAULT.with_(variant=c.variant, split=c.split, split_fraction=c.split_fraction, seed=c.seed)
-    st.markdown("**Item-to-item model**")
-    st.info(f"No item-to-item run on this split yet ({c.split}, seed {c.seed}). Train one here (a few seconds), on "
-            "the Train page's *Item-to-item* tab, or with "
-            f"`python -m recsys train-item-to-item --split {c.split} --seed {c.seed}`.")
-    if st.button("Train one now", key="train_item_run", help=config.label()):
+    config = kinds.companion(kind.name, c)
+    st.info(f"No {kind.noun} on this split yet ({kinds.split_words(c)}). Train one here ({takes}), on the Train "
+            f"page's *{tab}* tab, or with `python -m recsys {kind.command} --split {c.split} --seed {c.seed}`.")
+    if st.button("Train one now", key=key, help=config.label()):
         try:
-            common.train_or_load(config, ds, ItemProgress(config.epochs))
+            common.train_or_load(config, ds, ItemProgress(config.epochs, f"{tab} model"))
         except UserError as e:
             common.show_error(e)
             return
@@ -248,7 +230,8 @@ def per_movie(run, rec, ds, k: int, params: idx.ScannParams) -> idx.Comparison:
                      f"Run `{items[0].run_id}`: two towers trained on pairs of movies rated by one user.")
     else:
         with cols[1]:
-            offer_item_run(run, ds)
+            st.markdown("**Item-to-item model**")
+            offer_run(kinds.KINDS["item_to_item"], run, ds, "Item-to-item", "a few seconds", "train_item_run")
     answer_table(cols[2], cache.itemknn_neighbours(run.run_id, title, k), "Item-kNN", hits["itemknn"]["hit_10"],
                  "The classic baseline: the cosine between the two movies' sets of raters in training.")
     st.caption(f"**Hit rate @10**: for each rating held out of training, is that movie among the 10 neighbours of "
@@ -260,21 +243,6 @@ def per_movie(run, rec, ds, k: int, params: idx.ScannParams) -> idx.Comparison:
     which = st.radio("BruteForce vs ScaNN for", ["Two-tower movie tower", "Item-to-item model"], horizontal=True,
                      key="movie_index_model")
     return tower if which == "Two-tower movie tower" else item
-
-
-def offer_ranking_run(run, ds) -> None:
-    """No ranking run on the active run's split: say how to get one, and offer to train it here."""
-    c = run.config
-    config = RANKING_BEST.with_(variant=c.variant, split=c.split, split_fraction=c.split_fraction, seed=c.seed)
-    st.info(f"No ranking run on this split yet ({c.split}, seed {c.seed}). Train one here (seconds), on the Train "
-            f"page's *Ranking* tab, or with `python -m recsys train-ranking --split {c.split} --seed {c.seed}`.")
-    if st.button("Train one now", key="train_ranking_run", help=config.label()):
-        try:
-            common.train_or_load(config, ds, ItemProgress(config.epochs, "Ranking model"))
-        except UserError as e:
-            common.show_error(e)
-            return
-        st.rerun()
 
 
 def moved(row: dict) -> str:
@@ -291,7 +259,7 @@ def two_stages(run, rec, ds, user_id, k: int, exclude_seen: bool) -> None:
                "stage 1 found.")
     found = cache.ranking_runs_for(run.run_id)
     if not found:
-        offer_ranking_run(run, ds)
+        offer_run(kinds.KINDS["ranking"], run, ds, "Ranking", "seconds", "train_ranking_run")
         return
     c = st.columns([3, 2, 2])
     labels = {r.run_id: r.label() for r in found}

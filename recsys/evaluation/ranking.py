@@ -66,3 +66,11 @@ def predict_biases(fitted: tuple, users, movies) -> np.ndarray:
     """mu + b_u + b_i of each (users[k], movies[k]) pair, from ``fit_biases``' result."""
     mu, b_u, b_i = fitted
     return mu + b_u[np.asarray(users)] + b_i[np.asarray(movies)]
+
+
+def read_result(metrics: dict) -> str:
+    """One sentence on a ranking run's test RMSE: against the bias baseline, then against ``REFERENCES``."""
+    mine, biases = metrics["model"]["test"]["rmse"], metrics["biases"]["test"]["rmse"]
+    better = [name for name, v in REFERENCES.items() if mine <= v]
+    return (f"{'Beats' if mine < biases else 'Does not beat'} the user + movie bias baseline ({biases:.4f}); "
+            f"{'at or below ' + ' and '.join(better) if better else 'above the published SVD'} results on ML-100k.")

@@ -44,6 +44,14 @@ def configs(base: cfg.RankingConfig, weights=WEIGHTS) -> list[cfg.RankingConfig]
     return out
 
 
+def already_saved(todo: list, ds, saved: set) -> int:
+    """How many of ``todo`` (``configs``' list) a sweep reuses: those whose run id is in ``saved`` (the store's ids)."""
+    from recsys.store import runs
+
+    tag = runs.data_tag(ds)
+    return sum(runs.run_id(config, tag) in saved for config in todo)
+
+
 def row_of(run, ds) -> dict:
     """One sweep row of a ranking run: its weights, test RMSE and the test top-K of its vectors."""
     retrieval = run.metrics.get("retrieval")

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
+from recsys.config import Lever
 from recsys.errors import UserError
 
 try:
@@ -59,6 +60,34 @@ class ScannParams:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+# ScaNN's settings as the pages draw them (one number widget each, keyed by ``ScannParams``' field). A range
+# tops out at the ANN lab's largest catalog; a page with a smaller one caps it at its size.
+SCANN_HELP = {
+    "num_leaves": "Build time. ScaNN splits the catalog into this many clusters (k-means *leaves*). More leaves mean "
+                  "smaller clusters to scan, but more centroids to compare each query with; √N to a few √N is "
+                  "typical. Changing it rebuilds the index.",
+    "num_leaves_to_search": "Search time. How many of the clusters closest to the query are scanned: the main "
+                            "speed/recall dial. More = higher recall, slower. No rebuild.",
+    "num_reordering_candidates": "Search time. ScaNN first scores with compressed 4-bit codes, then re-scores this "
+                                 "many of the best exactly with the float vectors, fixing the compression's "
+                                 "mistakes. More = higher recall, a little slower; 0 = no re-scoring. No rebuild.",
+    "dimensions_per_block": "Build time. Anisotropic quantisation compresses each block of this many dimensions "
+                            "into one 4-bit code. More dimensions per block = a smaller index and faster "
+                            "scoring, but coarser scores. Rebuilds.",
+    "anisotropic_threshold": "Build time. The quantiser weighs errors *along* a vector more than across it for "
+                             "pairs whose dot product exceeds this threshold (ScaNN's default 0.2): those are the "
+                             "pairs that can make the top k, so their scores must stay accurate. Rebuilds.",
+}
+SCANN_LEVERS = {name: Lever(label, help=SCANN_HELP[name], kind=kind, widget="number", range=bounds, step=step,
+                            main=True)
+                for name, label, kind, bounds, step in (
+                    ("num_leaves", "num_leaves", "int", (1, 1_000_000), None),
+                    ("num_leaves_to_search", "num_leaves_to_search", "int", (1, 1_000_000), None),
+                    ("num_reordering_candidates", "num_reordering_candidates", "int", (0, 1_000_000), 10),
+                    ("dimensions_per_block", "dimensions_per_block", "int", (1, 16), None),
+                    ("anisotropic_threshold", "anisotropic threshold", "float", (0.0, 1.0), 0.05))}
 
 
 def default_scann_params(n_candidates: int) -> ScannParams:

@@ -129,3 +129,13 @@ def companion(kind: str, run_config):
     """
     variant, split, fraction, seed = run_config.split_of()
     return KINDS[kind].default.with_(variant=variant, split=split, split_fraction=fraction, seed=seed)
+
+
+def same_split(a, b) -> bool:
+    """Whether two runs' settings are scored on the same held-out ratings (dataset, split, share, seed)."""
+    return a.split_of() == b.split_of()
+
+
+def split_words(config) -> str:
+    """A run's split as the pages name it: ``"random, seed 42"``."""
+    return f"{config.split}, seed {config.seed}"
