@@ -7,7 +7,9 @@ sessions ask at the same moment (Streamlit holds a lock per key). Two kinds:
 - ``st.cache_resource(max_entries=N)``: one shared object per key (a dataset, a saved run
   with its vectors, an index, the training queue), never copied. Full means the least
   recently used entry goes first (its store is an LRU cache; checked in tests/test_app.py).
-  These objects are read, never changed, by the pages.
+  The pages never replace them. Two change in place, and say so where they are made: a
+  run's ``Recommender`` measures its latency again over time, and the ANN lab's workload
+  refreshes its brute-force timings.
 - ``st.cache_data``: values copied out to each caller (frames, coordinates), safe to change.
 
 Keys carry what makes an entry stale: a run is keyed by its id *and* the stamp of its files,
@@ -15,9 +17,10 @@ the run list by the stamp of the runs folder, so a run deleted or trained meanwh
 served from memory. Reading never writes: a listing deletes nothing (leftovers of killed
 writers are swept when a run is saved or deleted, ``recsys/store/runs.py``).
 
-The backend below (``recsys/``) keeps only two process-wide memos of its own, for the CLI
-and the training worker: the loaded dataset (``prepared.load_dataset``) and the arrays of a
-split (``prepared.prepare``); both are small LRU caches.
+The backend below (``recsys/``) keeps small process-wide LRU memos of its own, for the CLI and
+the training worker: the loaded dataset (``prepared.load_dataset``), and what is computed once
+per split (``prepared.prepare``, the popularity baseline, the item-to-item queries, the
+ranking baselines, the tuned strong baselines).
 """
 from __future__ import annotations
 

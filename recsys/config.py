@@ -6,7 +6,7 @@ values a sweep offers and a short tag for run labels. Everything that presents a
 generated from that one description:
 
     the CLI's flags (``recsys/cli/flags.py``), the Train page's widgets and help
-    (``app_pages/train.py``), a link's parameters (``recsys/ui/links.py``), the sweep's axes
+    (``app_pages/levers.py``, on the Train tabs), a link's parameters (``recsys/ui/links.py``), the sweep's axes
     (``recsys/experiments/sweep.py``) and a run's label (``TrainConfig.label``).
 
 Adding a lever means adding one field here (with its ``lever(...)``) and the model code
