@@ -408,6 +408,14 @@ def reads_history(c, code) -> None:
     code.put("validation_history", f", history={fit}")
 
 
+def a_history_lever(c, code) -> None:
+    """What the two history levers share: the histories, the title lookup, the read, evaluation as served."""
+    histories(code)
+    title_lookup(code)
+    reads_history(c, code)
+    evaluate_on_serving_vectors(c, code)
+
+
 @lever_code("movie_bias")
 def _movie_bias(c, code):
     if not c.movie_bias:
@@ -461,10 +469,7 @@ def _full_softmax(c, code):
 def _user_history(c, code):
     if not c.user_history:
         return
-    histories(code)
-    title_lookup(code)
-    reads_history(c, code)
-    evaluate_on_serving_vectors(c, code)
+    a_history_lever(c, code)
     code.add("user_init", """
         self.history_embedding = tf.keras.layers.Embedding(len(unique_movie_titles) + 1, embedding_dimension,
                                                            embeddings_initializer="zeros")""")
@@ -555,10 +560,7 @@ class HistoryEncoder(tf.keras.layers.Layer):
 def _history_encoder(c, code):
     if not c.history_encoder:
         return
-    histories(code)
-    title_lookup(code)
-    reads_history(c, code)
-    evaluate_on_serving_vectors(c, code)
+    a_history_lever(c, code)
     fit, _ = read_from(c)
     inputs = "len(unique_movie_titles) + 1"
     if feature_tokens(c):
