@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from recsys.store import kinds
-from tests.serve import CHROMIUM, FLAGS, IDLE_JS, ROOT, streamlit_server
+from tests.browser import home_with_data, new_page
+from tests.serve import IDLE_JS, ROOT, streamlit_server
 
 # What a page says when a section is empty and needs a click or a training first.
 EMPTY = ("No trained run", "No item-to-item run", "No ranking run", "Train one now", "No saved runs")
@@ -28,8 +29,7 @@ def recsys_cli(home: Path, *args) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def first_start(ml100k, tmp_path_factory):
     """A fresh home (the parsed dataset shared), after one ``ready`` (tutorial presets, where a kind has one)."""
-    home = tmp_path_factory.mktemp("first-start")
-    (home / "data").symlink_to(Path(os.environ["RECSYS_HOME"]) / "data")
+    home = home_with_data(tmp_path_factory, "first-start")
     out = recsys_cli(home, "ready", "--preset", "tutorial")
     assert out.returncode == 0, out.stderr[-2000:]
     return home, out
@@ -74,10 +74,7 @@ def test_ready_trains_every_kind_once_with_one_bar_each(first_start):
     assert out.returncode == 0 and len(json.loads(out.stdout.strip().splitlines()[-1])["trained"]) == 1
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed")
-def test_every_section_of_every_page_is_full_on_the_first_visit(first_start):
-    from playwright.sync_api import sync_playwright
-
+def test_every_section_of_every_page_is_full_on_the_first_visit(first_start, chromium):
     home, _ = first_start
     pages = {  # path -> (text that shows the page is done, how many tables at least)
         "/": ("Where to go next", 0),
@@ -88,11 +85,9 @@ def test_every_section_of_every_page_is_full_on_the_first_visit(first_start):
         "/compare": ("Ranking runs", 3),  # retrieval, item-to-item and ranking runs
         "/embeddings": ("Embedding map", 0),
     }
-    with streamlit_server(home, timeout_s=120) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            for path, (done, tables) in pages.items():
-                page = browser.new_page(viewport={"width": 1440, "height": 1000})  # a new session: a first visit
+    with streamlit_server(home, timeout_s=120) as url:  # a server of its own on the home ``ready`` filled
+        for path, (done, tables) in pages.items():
+            with new_page(chromium) as page:  # a new session: a first visit (the session's browser)
                 page.goto(url + path)
                 page.get_by_text(done, exact=False).first.wait_for(timeout=300_000)
                 page.wait_for_function(f"() => {IDLE_JS} && !document.querySelector('[data-testid=\"stSpinner\"]')",
@@ -102,6 +97,3 @@ def test_every_section_of_every_page_is_full_on_the_first_visit(first_start):
                 assert "Traceback" not in body and "Error:" not in body, (path, body[:2000])
                 assert not [e for e in EMPTY if e in body], (path, [e for e in EMPTY if e in body])
                 assert page.locator('[data-testid="stDataFrame"]').count() >= tables, path
-                page.close()
-        finally:
-            browser.close()
