@@ -35,15 +35,12 @@ def first_start(ml100k, tmp_path_factory):
     return home, out
 
 
-def test_ready_trains_every_kind_once_with_one_bar_each(first_start):
-    home, out = first_start
-    os.environ["RECSYS_HOME"], before = str(home), os.environ["RECSYS_HOME"]
-    try:
-        from recsys.store import runs
+def test_ready_trains_every_kind_once_with_one_bar_each(first_start, cli, monkeypatch):
+    from recsys.store import runs
 
-        found = {name: runs.list_runs(kind=name) for name in kinds.KINDS}
-    finally:
-        os.environ["RECSYS_HOME"] = before
+    home, out = first_start
+    monkeypatch.setenv("RECSYS_HOME", str(home))  # in this process too, for the store and the commands below
+    found = {name: runs.list_runs(kind=name) for name in kinds.KINDS}
     assert {name: len(r) for name, r in found.items()} == {name: 1 for name in kinds.KINDS}
     retrieval = found["retrieval"][0]
     for name, (run,) in found.items():  # each kind's preset, all on the retrieval run's split
@@ -65,12 +62,13 @@ def test_ready_trains_every_kind_once_with_one_bar_each(first_start):
     assert report["trained"] == [] and not tf_loaded
     assert report["runs"] == {name: run.run_id for name, (run,) in found.items()}
 
-    # runs --delete takes a unique prefix, for any kind; a wrong id is one line, no traceback
-    out = recsys_cli(home, "runs", "--delete", found["ranking"][0].run_id[:6], "--json")
+    # runs --delete takes a unique prefix, for any kind; a wrong id is one line, no traceback (in this process:
+    # a command's behaviour, not a start-up's, so no second TensorFlow start)
+    out = cli("runs", "--delete", found["ranking"][0].run_id[:6], "--json")
     assert out.returncode == 0 and json.loads(out.stdout) == {"deleted": found["ranking"][0].run_id}
-    out = recsys_cli(home, "runs", "--delete", "zzzz")
-    assert out.returncode == 2 and "Traceback" not in out.stderr
-    out = recsys_cli(home, "ready", "--preset", "tutorial", "--json")  # the missing kind is trained again, alone
+    out = cli("runs", "--delete", "zzzz")
+    assert out.returncode == 2 and "Traceback" not in out.stderr and out.stderr.count("\n") == 1
+    out = cli("ready", "--preset", "tutorial", "--json")  # the missing kind is trained again, alone
     assert out.returncode == 0 and len(json.loads(out.stdout.strip().splitlines()[-1])["trained"]) == 1
 
 
