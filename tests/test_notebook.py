@@ -164,13 +164,31 @@ def test_the_cli_writes_the_notebook_and_the_script(tiny_run, tmp_path, capsys):
     compile(script.read_text(), str(script), "exec")
 
 
-@pytest.fixture(scope="module")
-def executed(ml100k, tiny_run, tmp_path_factory):
-    """The tiny run's notebook, executed top to bottom in a fresh kernel (``bench notebook``'s own path)."""
+@pytest.fixture(scope="module", autouse=True)
+def executing(request, tmp_path_factory):
+    """The tiny run's notebook, executed top to bottom in a fresh kernel (``bench notebook``'s own path).
+
+    Started with the module's first test, in a thread (the kernel is a process of its own), so that
+    the kernel's start-up and training run while the tests above run; ``executed`` waits for it.
+    Not started when no selected test reads it.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from recsys.bench import notebook as bench
 
+    if not any("executed" in item.fixturenames for item in request.session.items if item.module is request.module):
+        yield None
+        return
+    ml100k, tiny_run = request.getfixturevalue("ml100k"), request.getfixturevalue("tiny_run")
     folder = tmp_path_factory.mktemp("executed")
-    return folder, bench.run_notebook(tiny_run, ml100k, folder)
+    with ThreadPoolExecutor(1) as pool:
+        yield folder, pool.submit(bench.run_notebook, tiny_run, ml100k, folder)
+
+
+@pytest.fixture(scope="module")
+def executed(executing):
+    folder, running = executing
+    return folder, running.result()
 
 
 def outputs(nb, starts: str) -> str:
