@@ -1,14 +1,16 @@
-"""One Chromium for the whole session, and one app server for the browser tests that can share a home.
+"""One Chromium per test file, and one app server for the browser tests that can share a home.
 
 Starting Chromium, a Streamlit server and its first training worker (TensorFlow imported in
 each) costs seconds every time; the browser tests need them fresh only where a test says so.
-``chromium`` is Debian's chromium, driven by Playwright, launched once; each test opens its
-pages with ``new_page`` (a new browser context: no cookies or storage from another test, and
-a new Streamlit session). ``shared_server`` is one ``streamlit run app.py`` on its own
-``$RECSYS_HOME`` (the parsed dataset shared), for the tests that train runs of their own
-(each with settings no other test uses) and so never see each other's. A test that needs an
-empty or a prepared home (the first visit after ``ready``) starts its own server with
-``tests.serve.streamlit_server`` and still uses this browser.
+``chromium`` is Debian's chromium, driven by Playwright, launched once per test file; each test
+opens its pages with ``new_page`` (a new browser context: no cookies or storage from another
+test, and a new Streamlit session). Not once per session: Playwright's sync API leaves its event
+loop marked as running in the main thread while it is open, and a later test that runs an event
+loop of its own (``asyncio.run``, a notebook kernel client) would fail. ``shared_server`` is one
+``streamlit run app.py`` for the whole session on its own ``$RECSYS_HOME`` (the parsed dataset
+shared), for the tests that train runs of their own (each with settings no other test uses) and
+so never see each other's. A test that needs an empty or a prepared home (the first visit after
+``ready``) starts its own server with ``tests.serve.streamlit_server``.
 
 ``conftest.py`` imports these fixtures, so any test file can ask for them.
 """
@@ -32,9 +34,9 @@ def home_with_data(tmp_path_factory, name: str) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Debian's chromium through Playwright, launched once per session (skips when it is not installed)."""
+    """Debian's chromium through Playwright, launched once per test file (skips when it is not installed)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed")
     from playwright.sync_api import sync_playwright

@@ -58,5 +58,5 @@ def cli(capsys):
     return run
 
 
-# The browser tests' session fixtures (one Chromium, one app server shared by the tests that can share a home).
+# The browser tests' fixtures (one Chromium per file, one app server shared by the tests that can share a home).
 from tests.browser import chromium, shared_server  # noqa: E402,F401

@@ -15,7 +15,7 @@ from tests.serve import ROOT
 SHOTS = Path(os.environ.get("RECSYS_SCREENSHOTS") or ROOT / "tests" / "artifacts" / "screenshots")
 # A tiny model (the browser's server has a fresh runs folder, and no other browser test trains this learning rate,
 # so the click really trains); 2 epochs so the curves are lines; a learning rate of its own so that the URL shows it
-# was mirrored. The browser and the server are the session's (tests/browser.py).
+# was mirrored. The app server is the session's, the browser this file's (tests/browser.py).
 TINY_QUERY = "embedding_dim=8&epochs=2&batch_size=4096&learning_rate=0.3"
 
 

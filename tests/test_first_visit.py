@@ -85,7 +85,7 @@ def test_every_section_of_every_page_is_full_on_the_first_visit(first_start, chr
     }
     with streamlit_server(home, timeout_s=120) as url:  # a server of its own on the home ``ready`` filled
         for path, (done, tables) in pages.items():
-            with new_page(chromium) as page:  # a new session: a first visit (the session's browser)
+            with new_page(chromium) as page:  # a new session: a first visit
                 page.goto(url + path)
                 page.get_by_text(done, exact=False).first.wait_for(timeout=300_000)
                 page.wait_for_function(f"() => {IDLE_JS} && !document.querySelector('[data-testid=\"stSpinner\"]')",

@@ -231,7 +231,7 @@ def test_the_exported_savedmodel_reloads_with_the_bruteforce_titles(executed, ml
 
 def test_train_page_shows_the_code_and_downloads_it_in_chromium(chromium, shared_server):
     """Train the tiny config on the Train page; "Show the code" marks its slider's line; both downloads; Compare's."""
-    with new_page(chromium) as page:  # the session's browser and app server (tests/browser.py)
+    with new_page(chromium) as page:  # the session's app server (tests/browser.py)
         open_train(page, shared_server, "embedding_dim=8&epochs=1&batch_size=4096")  # no other browser test trains it
         page.get_by_role("button", name="Train", exact=True).click()
         page.get_by_text("Show the code").wait_for(timeout=300_000)
