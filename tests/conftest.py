@@ -71,3 +71,7 @@ def cli(capsys):
         out = capsys.readouterr()
         return CliResult(rc, out.out, out.err)
     return run
+
+
+# The browser tests' fixtures (one Chromium per file, one app server shared by the tests that can share a home).
+from tests.browser import chromium, shared_server  # noqa: E402,F401

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from recsys.store import kinds
-from tests.serve import CHROMIUM, FLAGS, IDLE_JS, ROOT, streamlit_server
+from tests.browser import home_with_data, new_page
+from tests.serve import IDLE_JS, ROOT, streamlit_server
 
 # What a page says when a section is empty and needs a click or a training first.
 EMPTY = ("No trained run", "No item-to-item run", "No ranking run", "Train one now", "No saved runs")
@@ -28,22 +29,18 @@ def recsys_cli(home: Path, *args) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def first_start(ml100k, tmp_path_factory):
     """A fresh home (the parsed dataset shared), after one ``ready`` (tutorial presets, where a kind has one)."""
-    home = tmp_path_factory.mktemp("first-start")
-    (home / "data").symlink_to(Path(os.environ["RECSYS_HOME"]) / "data")
+    home = home_with_data(tmp_path_factory, "first-start")
     out = recsys_cli(home, "ready", "--preset", "tutorial")
     assert out.returncode == 0, out.stderr[-2000:]
     return home, out
 
 
-def test_ready_trains_every_kind_once_with_one_bar_each(first_start):
-    home, out = first_start
-    os.environ["RECSYS_HOME"], before = str(home), os.environ["RECSYS_HOME"]
-    try:
-        from recsys.store import runs
+def test_ready_trains_every_kind_once_with_one_bar_each(first_start, cli, monkeypatch):
+    from recsys.store import runs
 
-        found = {name: runs.list_runs(kind=name) for name in kinds.KINDS}
-    finally:
-        os.environ["RECSYS_HOME"] = before
+    home, out = first_start
+    monkeypatch.setenv("RECSYS_HOME", str(home))  # in this process too, for the store and the commands below
+    found = {name: runs.list_runs(kind=name) for name in kinds.KINDS}
     assert {name: len(r) for name, r in found.items()} == {name: 1 for name in kinds.KINDS}
     retrieval = found["retrieval"][0]
     for name, (run,) in found.items():  # each kind's preset, all on the retrieval run's split
@@ -65,19 +62,17 @@ def test_ready_trains_every_kind_once_with_one_bar_each(first_start):
     assert report["trained"] == [] and not tf_loaded
     assert report["runs"] == {name: run.run_id for name, (run,) in found.items()}
 
-    # runs --delete takes a unique prefix, for any kind; a wrong id is one line, no traceback
-    out = recsys_cli(home, "runs", "--delete", found["ranking"][0].run_id[:6], "--json")
+    # runs --delete takes a unique prefix, for any kind; a wrong id is one line, no traceback (in this process:
+    # a command's behaviour, not a start-up's, so no second TensorFlow start)
+    out = cli("runs", "--delete", found["ranking"][0].run_id[:6], "--json")
     assert out.returncode == 0 and json.loads(out.stdout) == {"deleted": found["ranking"][0].run_id}
-    out = recsys_cli(home, "runs", "--delete", "zzzz")
-    assert out.returncode == 2 and "Traceback" not in out.stderr
-    out = recsys_cli(home, "ready", "--preset", "tutorial", "--json")  # the missing kind is trained again, alone
+    out = cli("runs", "--delete", "zzzz")
+    assert out.returncode == 2 and "Traceback" not in out.stderr and out.stderr.count("\n") == 1
+    out = cli("ready", "--preset", "tutorial", "--json")  # the missing kind is trained again, alone
     assert out.returncode == 0 and len(json.loads(out.stdout.strip().splitlines()[-1])["trained"]) == 1
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed")
-def test_every_section_of_every_page_is_full_on_the_first_visit(first_start):
-    from playwright.sync_api import sync_playwright
-
+def test_every_section_of_every_page_is_full_on_the_first_visit(first_start, chromium):
     home, _ = first_start
     pages = {  # path -> (text that shows the page is done, how many tables at least)
         "/": ("Where to go next", 0),
@@ -88,11 +83,9 @@ def test_every_section_of_every_page_is_full_on_the_first_visit(first_start):
         "/compare": ("Ranking runs", 3),  # retrieval, item-to-item and ranking runs
         "/embeddings": ("Embedding map", 0),
     }
-    with streamlit_server(home, timeout_s=120) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            for path, (done, tables) in pages.items():
-                page = browser.new_page(viewport={"width": 1440, "height": 1000})  # a new session: a first visit
+    with streamlit_server(home, timeout_s=120) as url:  # a server of its own on the home ``ready`` filled
+        for path, (done, tables) in pages.items():
+            with new_page(chromium) as page:  # a new session: a first visit
                 page.goto(url + path)
                 page.get_by_text(done, exact=False).first.wait_for(timeout=300_000)
                 page.wait_for_function(f"() => {IDLE_JS} && !document.querySelector('[data-testid=\"stSpinner\"]')",
@@ -102,6 +95,3 @@ def test_every_section_of_every_page_is_full_on_the_first_visit(first_start):
                 assert "Traceback" not in body and "Error:" not in body, (path, body[:2000])
                 assert not [e for e in EMPTY if e in body], (path, [e for e in EMPTY if e in body])
                 assert page.locator('[data-testid="stDataFrame"]').count() >= tables, path
-                page.close()
-        finally:
-            browser.close()

@@ -9,7 +9,6 @@ config, opens "Show the code" and downloads the notebook.
 """
 import ast
 import json
-import os
 from pathlib import Path
 
 import nbformat
@@ -23,7 +22,8 @@ from recsys.cli import main
 from recsys.errors import UserError
 from recsys.notebook import levers, writer
 from tests.helpers import other_value
-from tests.serve import CHROMIUM, FLAGS, IDLE_JS, streamlit_server
+from tests.browser import new_page, open_train
+from tests.serve import IDLE_JS
 
 IDENTITY = writer.Identity(run_id="test", export_dir="export", test_key="0123456789ab")
 # Levers that need another one on to be valid (TrainConfig.validate says why).
@@ -164,13 +164,31 @@ def test_the_cli_writes_the_notebook_and_the_script(tiny_run, tmp_path, capsys):
     compile(script.read_text(), str(script), "exec")
 
 
-@pytest.fixture(scope="module")
-def executed(ml100k, tiny_run, tmp_path_factory):
-    """The tiny run's notebook, executed top to bottom in a fresh kernel (``bench notebook``'s own path)."""
+@pytest.fixture(scope="module", autouse=True)
+def executing(request, tmp_path_factory):
+    """The tiny run's notebook, executed top to bottom in a fresh kernel (``bench notebook``'s own path).
+
+    Started with the module's first test, in a thread (the kernel is a process of its own), so that
+    the kernel's start-up and training run while the tests above run; ``executed`` waits for it.
+    Not started when no selected test reads it.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from recsys.bench import notebook as bench
 
+    if not any("executed" in item.fixturenames for item in request.session.items if item.module is request.module):
+        yield None
+        return
+    ml100k, tiny_run = request.getfixturevalue("ml100k"), request.getfixturevalue("tiny_run")
     folder = tmp_path_factory.mktemp("executed")
-    return folder, bench.run_notebook(tiny_run, ml100k, folder)
+    with ThreadPoolExecutor(1) as pool:
+        yield folder, pool.submit(bench.run_notebook, tiny_run, ml100k, folder)
+
+
+@pytest.fixture(scope="module")
+def executed(executing):
+    folder, running = executing
+    return folder, running.result()
 
 
 def outputs(nb, starts: str) -> str:
@@ -211,48 +229,36 @@ def test_the_exported_savedmodel_reloads_with_the_bruteforce_titles(executed, ml
     assert np.allclose(np.sort(row)[::-1][:10], scores[0].numpy(), atol=1e-4)
 
 
-def test_train_page_shows_the_code_and_downloads_it_in_chromium(ml100k, tmp_path_factory):
+def test_train_page_shows_the_code_and_downloads_it_in_chromium(chromium, shared_server):
     """Train the tiny config on the Train page; "Show the code" marks its slider's line; both downloads; Compare's."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    home = tmp_path_factory.mktemp("notebook-home")
-    (home / "data").symlink_to(Path(os.environ["RECSYS_HOME"]) / "data")
-    with streamlit_server(home) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.goto(f"{url}/train?embedding_dim=8&epochs=1&batch_size=4096")
-            page.get_by_text("Nothing trained in this session yet").wait_for(timeout=180_000)
-            page.get_by_role("button", name="Train", exact=True).click()
-            page.get_by_text("Show the code").wait_for(timeout=300_000)
-            page.wait_for_function(f"() => {IDLE_JS}", timeout=60_000)
-            page.get_by_text("Show the code").click()
-            code = page.locator('[data-testid="stCode"]')
-            code.first.wait_for(timeout=30_000)
-            shown = "\n".join(code.all_inner_texts())
-            assert "tfrs.tasks.Retrieval(" in shown and "tfrs.layers.factorized_top_k.ScaNN" in shown
-            marked = [line for line in shown.splitlines() if line.rstrip().endswith(writer.MARK)]
-            assert any("embedding_dimension = 8" in line for line in marked), marked  # the slider's line, marked
-            assert not any("tfrs.tasks.Retrieval(" in line for line in marked)  # the tutorial's lines are not
-            body = page.inner_text("body")
-            assert "Traceback" not in body and page.locator('[data-testid="stException"]').count() == 0
-            files = {}
-            for label in ("Download as notebook", "Download as script"):
-                with page.expect_download(timeout=60_000) as download:
-                    page.get_by_role("button", name=label).click()
-                files[label] = Path(download.value.path()).read_text()
-            nb = nbformat.reads(files["Download as notebook"], as_version=4)
-            nbformat.validate(nb)
-            assert "embedding_dimension = 8" in "".join(c.source for c in nb.cells)
-            compile(files["Download as script"], "script", "exec")
-
-            page.get_by_role("link", name="Compare runs").first.click()  # the same run, from the Compare page
-            page.get_by_text("Take a run home", exact=True).wait_for(timeout=120_000)
-            page.wait_for_function(f"() => {IDLE_JS}", timeout=60_000)
+    with new_page(chromium) as page:  # the session's app server (tests/browser.py)
+        open_train(page, shared_server, "embedding_dim=8&epochs=1&batch_size=4096")  # no other browser test trains it
+        page.get_by_role("button", name="Train", exact=True).click()
+        page.get_by_text("Show the code").wait_for(timeout=300_000)
+        page.wait_for_function(f"() => {IDLE_JS}", timeout=60_000)
+        page.get_by_text("Show the code").click()
+        code = page.locator('[data-testid="stCode"]')
+        code.first.wait_for(timeout=30_000)
+        shown = "\n".join(code.all_inner_texts())
+        assert "tfrs.tasks.Retrieval(" in shown and "tfrs.layers.factorized_top_k.ScaNN" in shown
+        marked = [line for line in shown.splitlines() if line.rstrip().endswith(writer.MARK)]
+        assert any("embedding_dimension = 8" in line for line in marked), marked  # the slider's line, marked
+        assert not any("tfrs.tasks.Retrieval(" in line for line in marked)  # the tutorial's lines are not
+        body = page.inner_text("body")
+        assert "Traceback" not in body and page.locator('[data-testid="stException"]').count() == 0
+        files = {}
+        for label in ("Download as notebook", "Download as script"):
             with page.expect_download(timeout=60_000) as download:
-                page.get_by_role("button", name="Download as notebook").click()
-            assert nbformat.reads(Path(download.value.path()).read_text(), as_version=4).cells == nb.cells
-        finally:
-            browser.close()
+                page.get_by_role("button", name=label).click()
+            files[label] = Path(download.value.path()).read_text()
+        nb = nbformat.reads(files["Download as notebook"], as_version=4)
+        nbformat.validate(nb)
+        assert "embedding_dimension = 8" in "".join(c.source for c in nb.cells)
+        compile(files["Download as script"], "script", "exec")
+
+        page.get_by_role("link", name="Compare runs").first.click()  # the same run, from the Compare page
+        page.get_by_text("Take a run home", exact=True).wait_for(timeout=120_000)
+        page.wait_for_function(f"() => {IDLE_JS}", timeout=60_000)
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name="Download as notebook").click()
+        assert nbformat.reads(Path(download.value.path()).read_text(), as_version=4).cells == nb.cells

@@ -1,0 +1,94 @@
+"""One Chromium per test file, and one app server for the browser tests that can share a home.
+
+Starting Chromium, a Streamlit server and its first training worker (TensorFlow imported in
+each) costs seconds every time; the browser tests need them fresh only where a test says so.
+``chromium`` is Debian's chromium, driven by Playwright, launched once per test file; each test
+opens its pages with ``new_page`` (a new browser context: no cookies or storage from another
+test, and a new Streamlit session). Not once per session: Playwright's sync API leaves its event
+loop marked as running in the main thread while it is open, and a later test that runs an event
+loop of its own (``asyncio.run``, a notebook kernel client) would fail. ``shared_server`` is one
+``streamlit run app.py`` for the whole session on its own ``$RECSYS_HOME`` (the parsed dataset
+shared), for the tests that train runs of their own (each with settings no other test uses) and
+so never see each other's. A test that needs an empty or a prepared home (the first visit after
+``ready``) starts its own server with ``tests.serve.streamlit_server``.
+
+``conftest.py`` imports these fixtures, so any test file can ask for them.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.serve import CHROMIUM, FLAGS, IDLE_JS, streamlit_server
+
+VIEWPORT = {"width": 1440, "height": 1000}
+
+
+def home_with_data(tmp_path_factory, name: str) -> Path:
+    """A fresh ``$RECSYS_HOME`` for a server, sharing the session's parsed dataset (no runs)."""
+    home = tmp_path_factory.mktemp(name)
+    (home / "data").symlink_to(Path(os.environ["RECSYS_HOME"]) / "data")
+    return home
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's chromium through Playwright, launched once per test file (skips when it is not installed)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def new_page(browser):
+    """A page in a context of its own (a new Streamlit session), closed at the end of the block."""
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        yield page
+    finally:
+        page.context.close()
+
+
+@pytest.fixture(scope="session")
+def shared_server(ml100k, tmp_path_factory):
+    """One ``streamlit run app.py`` on a fresh home for the browser tests that train runs of their own."""
+    with streamlit_server(home_with_data(tmp_path_factory, "browser-home"), timeout_s=120) as url:
+        yield url
+
+
+def settle(page, text: str, timeout_s: float = 180) -> None:
+    """Wait until ``text`` is shown and the script run has finished (no stale elements, charts drawn)."""
+    page.get_by_text(text, exact=False).first.wait_for(timeout=timeout_s * 1000)
+    page.wait_for_function(f"() => {IDLE_JS} && !document.querySelector('[data-testid=\"stSpinner\"]')",
+                           timeout=timeout_s * 1000)
+    page.wait_for_timeout(800)  # vega and graphviz draw after their data arrives
+
+
+def check_clean(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+    body = page.inner_text("body")
+    assert "Traceback" not in body and "Error:" not in body, body[:2000]
+
+
+def open_train(page, url: str, query: str) -> None:
+    """Open the Train page by a deep link with ``query``, in app.py's navigation, clean, nothing trained yet.
+
+    Every browser test on the shared server starts here, so the server's very first request is
+    such a deep link (a teacher's shared URL after a restart), whichever test runs first: it must
+    open the Train page inside app.py's navigation, not a bare page file.
+    """
+    page.goto(f"{url}/train?{query}")
+    settle(page, "Nothing trained in this session yet")
+    check_clean(page)
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "ANN lab" in nav and "Embedding map" in nav and "shared" not in nav.lower(), nav
