@@ -25,6 +25,17 @@ from tests import data_cache  # noqa: E402
 data_cache.seed(HOME)
 
 
+# The longest files first: with ``pytest -n 2 --dist loadfile`` (make test) each worker takes the next file when it
+# is free, so the two finish close together when the long ones are not left for last.
+SLOWEST_FIRST = ("test_browser.py", "test_first_visit.py", "test_notebook.py", "test_export.py", "test_levers.py",
+                 "test_item_to_item.py", "test_app.py", "test_two_stage.py", "test_topk.py", "test_jobs.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file's tests keep their order
+
+
 @pytest.fixture(scope="session")
 def ml100k():
     """The real ML-100k through the default `auto` loader."""

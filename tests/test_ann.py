@@ -95,6 +95,7 @@ def test_pareto_frontier():
     assert ann.pareto(recall, qps).tolist() == [True, True, False, True, False]
 
 
+@pytest.mark.slow
 def test_bench_ann_cli_json(capsys):
     assert cli.main(["bench", "ann", "--catalog-size", "5000", "--dim", "16", "--queries", "50",
                      "--latency-queries", "20", "--tfrs-layer-queries", "2", "--json"]) == 0
@@ -110,6 +111,7 @@ def test_bench_ann_cli_json(capsys):
     assert "at least" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_ann_page(tiny_run):
     from tests.helpers import open_page
 
@@ -196,6 +198,7 @@ def test_the_field_frame_chart_and_lessons(small_workload):
     assert "TFRS's ScaNN layer" in said  # how much the layer adds over the searcher, measured
 
 
+@pytest.mark.slow
 def test_bench_ann_libraries_cli_json(capsys, tiny_run):
     assert cli.main(["bench", "ann", "--run", tiny_run.run_id, "--catalog-size", "3000", "--queries", "60",
                      "--latency-queries", "20", "--libraries", "faiss-hnsw,hnswlib,faiss-ivfpq,scann", "--json"]) == 0

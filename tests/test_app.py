@@ -7,6 +7,7 @@ follows a training redraws from an ``st.fragment(run_every=…)``; AppTest runs 
 """
 from pathlib import Path
 
+import pytest
 import streamlit as st
 
 from recsys.config import BEST, LEVERS, TUTORIAL
@@ -80,6 +81,7 @@ def test_train_page_url_clamping_and_presets(ml100k):
         assert at.get_by_key(name).help == LEVERS[name].help, name
 
 
+@pytest.mark.slow
 def test_train_then_recommend(ml100k):
     saved = runs.find(TUTORIAL.with_(**SETTINGS), ml100k)
     if saved is not None:  # left by an earlier session in the same $RECSYS_HOME: the click must train
@@ -155,6 +157,7 @@ def test_train_then_recommend(ml100k):
     assert [len(d.value) for d in at.dataframe[-2:]] == [5, 5]
 
 
+@pytest.mark.slow
 def test_pages_without_runs(ml100k, monkeypatch, tmp_path):
     import os
 
@@ -243,14 +246,13 @@ def test_the_cache_layer_serves_a_run_until_it_changes_and_listing_writes_nothin
     runs.delete(first.run_id)
     assert not stale.exists()  # writing sweeps it
     assert cache.saved_runs() == []
-    import pytest
-
     from recsys.errors import UserError
 
     with pytest.raises(UserError, match="no saved run"):
         cache.run(first.run_id)  # deleted: not served from memory
 
 
+@pytest.mark.slow
 def test_two_sessions_same_config_train_once(ml100k):
     """A session clicks Train on settings another session already queued (behind a third training): one training.
 
@@ -292,6 +294,7 @@ def test_two_sessions_same_config_train_once(ml100k):
     assert blocker.state == "cancelled" and runs.find(blocker.config, ml100k) is None
 
 
+@pytest.mark.slow
 def test_training_failure_is_a_message(ml100k, monkeypatch, tmp_path):
     """A training whose run cannot be saved (a plain file named ``runs`` in $RECSYS_HOME) is an st.error."""
     import os
@@ -314,6 +317,7 @@ def test_training_failure_is_a_message(ml100k, monkeypatch, tmp_path):
     assert_clean(at)
 
 
+@pytest.mark.slow
 def test_a_stray_file_at_the_run_path_does_not_stop_training(ml100k, monkeypatch, tmp_path):
     """A foreign file where the run is saved is moved aside (kept), and the training lands."""
     import os
@@ -332,6 +336,7 @@ def test_a_stray_file_at_the_run_path_does_not_stop_training(ml100k, monkeypatch
     assert [p.read_text() for p in (tmp_path / "runs").glob(f".foreign-{rid}-*")] == ["not a run"]
 
 
+@pytest.mark.slow
 def test_a_killed_training_worker_is_a_message_and_the_next_click_trains(ml100k):
     """The worker process dies mid-training (killed, as the kernel's out-of-memory killer would): the server lives on,
     the Train page says what happened, and the same click trains the model on the fresh worker."""

@@ -136,6 +136,7 @@ def earlier(tiny_run, ml100k, tmp_path):
     return root, run, _digest(run.path)
 
 
+@pytest.mark.slow
 def test_kill_9_while_saving_never_lists_half_a_run(earlier, tiny_run, tmp_path):
     root, first, before = earlier
     np.savez(tmp_path / "vectors.npz", u=tiny_run.vectors[0], m=tiny_run.vectors[1])
@@ -157,6 +158,7 @@ def test_kill_9_while_saving_never_lists_half_a_run(earlier, tiny_run, tmp_path)
         assert run.path.name == run.run_id and not run.path.name.startswith(".")
 
 
+@pytest.mark.slow
 def test_kill_9_while_training_and_while_saving_with_tensorflow(earlier, tmp_path):
     root, first, before = earlier
     logs = {mode: tmp_path / f"{mode}.log" for mode in ("train", "save")}
@@ -245,6 +247,7 @@ def test_corrupted_and_foreign_folders_are_skipped_with_a_warning(earlier, caplo
         runs.load("bbbbbbbbbbbb", root)
 
 
+@pytest.mark.slow
 def test_kill_9_while_writing_the_data_cache(ml100k, tmp_path):
     folder = tmp_path / "data" / "ml-100k-packaged-default"
     folder.parent.mkdir()

@@ -61,6 +61,7 @@ def test_baselines_are_scored_like_the_model_ties_toward_the_popular():
     assert out["test"] == {"top_1": 0.5, "top_2": 1.0}  # movie 2 is the most popular: rank 0; movie 0: rank 1
 
 
+@pytest.mark.slow
 def test_tuning_never_reads_the_test_split(ml100k):
     """Scramble the test ratings' movies: the settings chosen and their validation scores must not change."""
     sp = data.split(ml100k, "random", 0.8, 42)

@@ -9,8 +9,12 @@ README's copies, so that running the suite never changes a tracked file.
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.browser import check_clean, new_page, open_train, settle
 from tests.serve import ROOT
+
+pytestmark = pytest.mark.browser  # the real app in Chromium (tests/browser.py)
 
 SHOTS = Path(os.environ.get("RECSYS_SCREENSHOTS") or ROOT / "tests" / "artifacts" / "screenshots")
 # A tiny model (the browser's server has a fresh runs folder, and no other browser test trains this learning rate,

@@ -14,6 +14,7 @@ def _cli(*args):
     return subprocess.run([sys.executable, "-m", "recsys", *args], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_train_recommend_runs_json(tiny_run, cli):
     out = cli("train", "--embedding-dim", "8", "--epochs", "1", "--batch-size", "4096", "--json")
     assert out.returncode == 0, out.stderr
@@ -50,6 +51,7 @@ def test_cli_errors_are_one_line_exit_2(args, message, tiny_run, cli):
     assert len(out.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_cli_unknown_user_and_movie(tiny_run, cli):
     out = _cli("recommend", "--run", tiny_run.run_id, "--user", "0")  # a real process: no traceback
     assert out.returncode == 2 and "unknown user '0'" in out.stderr and "Traceback" not in out.stderr

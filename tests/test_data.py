@@ -112,6 +112,7 @@ def test_real_ml100k_through_auto(ml100k):
     assert "Star Wars (1977)" in set(ml100k.titles)
 
 
+@pytest.mark.slow
 def test_random_split_reproducible_and_cache_equivalent(ml100k):
     a = data.split(ml100k, "random", 0.8, 42)
     b = data.split(ml100k, "random", 0.8, 42)
@@ -176,6 +177,7 @@ def test_auto_error_lists_every_source_tried(monkeypatch, tmp_path):
         assert part in msg
 
 
+@pytest.mark.slow
 def test_cli_data_json():
     out = subprocess.run([sys.executable, "-m", "recsys", "data", "--json"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -273,6 +275,7 @@ def test_25m_malformed_files_name_file_line_and_expectation(tmp_path, file, brok
     assert "\n" not in str(e.value)
 
 
+@pytest.mark.slow
 def test_25m_bad_line_deep_in_a_big_file(tmp_path):
     """A damaged big file is re-read in blocks of lines, and the line named is still the right one."""
     import pandas as pd

@@ -84,6 +84,7 @@ def _close(a: dict, b: dict, tol: float) -> None:
             assert abs(x - y) <= tol, (variant, k, x, y)
 
 
+@pytest.mark.slow
 def test_two_logical_cpu_devices_match_one_device(launched, tiny_run):
     out = launched.result("mirrored")
     assert out["strategy"] == "mirrored x2"
@@ -95,6 +96,7 @@ def test_two_logical_cpu_devices_match_one_device(launched, tiny_run):
     assert out["history"][0]["loss"] < tiny_run.history[0]["loss"]
 
 
+@pytest.mark.slow
 def test_two_workers_on_localhost_match_one_device(launched, tiny_run):
     chief, other = launched.result("worker0"), launched.result("worker1")
     assert chief["strategy"] == other["strategy"] == "multiworker x2"

@@ -11,6 +11,7 @@ from recsys.ui import embedding_map as projection
 from tests.helpers import assert_clean, open_page
 
 
+@pytest.mark.slow
 def test_projection_and_neighbours(tiny_run, ml100k):
     users, movies = tiny_run.vectors
     p = projection.project(movies, users, "pca")

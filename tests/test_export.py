@@ -23,6 +23,7 @@ def exact_top(run, ds, user_ids, k):
     return [[str(ds.titles[j]) for j in np.argsort(-row, kind="stable")[:k]] for row in scores]
 
 
+@pytest.mark.slow
 def test_bruteforce_export_round_trip(tiny_run, ml100k, tmp_path, capsys):
     out = tmp_path / "bf"
     rc = cli.main(["export", "--run", tiny_run.run_id, "--index", "bruteforce", "--out", str(out), "--k", "5",
@@ -50,6 +51,7 @@ def test_bruteforce_export_round_trip(tiny_run, ml100k, tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_scann_export_round_trip(tiny_run, ml100k, tmp_path):
     out = tmp_path / "scann"
     report = export.export(tiny_run, ml100k, out, "scann", k=10)
@@ -64,6 +66,7 @@ def test_scann_export_round_trip(tiny_run, ml100k, tmp_path):
     assert recall >= 0.8
 
 
+@pytest.mark.slow
 def test_scann_exports_in_a_row_all_pass_the_check(tiny_run, ml100k, tmp_path):
     """The check compares like with like (the same batch each way): it failed about one export in six at k = 100
     when it compared a single query through the signature with a row of a batch."""
@@ -106,6 +109,7 @@ def answers(path, users):
             out["retrieval_ranks"].numpy(), out["retrieval_scores"].numpy())
 
 
+@pytest.mark.slow
 def test_two_stage_bruteforce_export_matches_in_memory(tiny_run, ranking_run, ml100k, tmp_path):
     out = tmp_path / "two-stage-bf"
     report = ets.export_two_stage(tiny_run, ranking_run, ml100k, out, "bruteforce", n=50, k=10)
@@ -142,6 +146,7 @@ def test_two_stage_bruteforce_export_matches_in_memory(tiny_run, ranking_run, ml
     assert np.allclose(scores[-1], 0.0) and all(titles[-1]) and (np.diff(stars[-1]) <= 1e-6).all()
 
 
+@pytest.mark.slow
 def test_two_stage_scann_export(tiny_run, ranking_run, ml100k, tmp_path):
     out = tmp_path / "two-stage-scann"
     report = ets.export_two_stage(tiny_run, ranking_run, ml100k, out, "scann", n=100, k=10)
@@ -158,6 +163,7 @@ def test_two_stage_scann_export(tiny_run, ranking_run, ml100k, tmp_path):
         assert (ranks[i][:len(shown)] >= 1).all() and (ranks[i][:len(shown)] <= 100).all()
 
 
+@pytest.mark.slow
 def test_two_stage_cli_and_mistakes(tiny_run, ranking_run, tmp_path, capsys):
     out = tmp_path / "cli-two-stage"
     rc = cli.main(["export", "--run", tiny_run.run_id, "--rerank", ranking_run.run_id, "--candidates", "30",

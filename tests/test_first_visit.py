@@ -17,6 +17,8 @@ from recsys.store import kinds
 from tests.browser import home_with_data, new_page
 from tests.serve import IDLE_JS, ROOT, streamlit_server
 
+pytestmark = pytest.mark.browser  # the real app in Chromium (tests/browser.py)
+
 # What a page says when a section is empty and needs a click or a training first.
 EMPTY = ("No trained run", "No item-to-item run", "No ranking run", "Train one now", "No saved runs")
 

@@ -52,6 +52,7 @@ def test_multinomial_loss_is_the_log_likelihood_of_each_users_movies(ml100k):
     assert loss == pytest.approx(by_hand, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_the_encoder_in_numpy_is_the_keras_tower(ml100k, encoder_run):
     """fold_in (NumPy, what serving uses) computes what the Keras tower computes, for every user."""
     result = train.fit(ENCODER.with_(epochs=1), ml100k)

@@ -84,6 +84,7 @@ def check_meaningful(result, ds, what: str) -> None:
     return q
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lever", list(LEVERS))
 def test_every_lever_keeps_item_to_item_meaningful(ml100k, lever):
     result = train.fit(SMALL.with_(**LEVERS[lever]), ml100k)
@@ -94,6 +95,7 @@ def test_every_lever_keeps_item_to_item_meaningful(ml100k, lever):
         assert raw["model"]["distinct"] < 100, raw
 
 
+@pytest.mark.slow
 def test_the_id_tower_preset_has_meaningful_neighbours_and_cosine_beats_the_dot_product(ml100k):
     result = train.fit(ID_TOWER, ml100k)
     check_meaningful(result, ml100k, "Id tower")
@@ -123,6 +125,7 @@ def item_run(ml100k):
     return run
 
 
+@pytest.mark.slow
 def test_the_item_to_item_model_trains_saves_reloads_and_beats_popularity(item_run, ml100k):
     assert item_run.kind == "item_to_item" and item_run.run_id not in {r.run_id for r in runs.list_runs()}
     assert item_run.run_id in {r.run_id for r in runs.list_runs(kind="item_to_item")}
@@ -138,6 +141,7 @@ def test_the_item_to_item_model_trains_saves_reloads_and_beats_popularity(item_r
     np.testing.assert_allclose(queries, movies)
 
 
+@pytest.mark.slow
 def test_cli_per_movie_models_and_train_item_to_item(tiny_run, item_run, capsys):
     star_wars = ["recommend", "--run", tiny_run.run_id, "--movie", "Star Wars (1977)", "--k", "5", "--json"]
     assert cli.main(star_wars) == 0
@@ -169,6 +173,7 @@ def test_cli_item_to_item_without_a_run_on_the_split_names_the_command(tiny_run,
     assert rc == 2 and "python -m recsys train-item-to-item --split random" in err and "--seed 31" in err
 
 
+@pytest.mark.slow
 def test_pages_train_an_item_to_item_run_and_show_three_answers_per_movie(tiny_run, ml100k):
     from tests.helpers import assert_clean, open_page, run_until, texts
 

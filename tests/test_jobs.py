@@ -20,6 +20,7 @@ def queue(tmp_path_factory):
         yield q
 
 
+@pytest.mark.slow
 def test_identical_requests_share_one_training(ml100k, queue):
     q = queue
     config = TINY.with_(learning_rate=0.101)
@@ -42,6 +43,7 @@ def test_identical_requests_share_one_training(ml100k, queue):
     assert later.state == "done" and later.reused and later.run.run_id == job.run.run_id
 
 
+@pytest.mark.slow
 def test_queue_positions_and_cancel(ml100k, queue):
     q = queue
     first = q.submit(TINY.with_(learning_rate=0.201, epochs=3), ml100k, watcher="a")
@@ -63,6 +65,7 @@ def test_queue_positions_and_cancel(ml100k, queue):
     assert third.run_id in saved and not {first.run_id, second.run_id} & saved
 
 
+@pytest.mark.slow
 def test_one_training_per_session(ml100k, queue):
     """A session waiting for a training cannot queue a second one; it may still join another's, or load a saved run."""
     q = queue
@@ -89,6 +92,7 @@ def test_one_training_per_session(ml100k, queue):
     q.wait(busy, timeout=300)
 
 
+@pytest.mark.slow
 def test_training_runs_in_worker_processes_and_is_reproducible_two_at_a_time(ml100k, tmp_path):
     """Two trainings at once, each in its own worker process, give what one alone gives (seeds are per process)."""
     import numpy as np

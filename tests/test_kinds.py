@@ -65,6 +65,7 @@ def test_runs_kind_offers_every_kind_of_the_table(ranking_run, tiny_run, capsys)
     assert {ranking_run.run_id, tiny_run.run_id} <= {r["run_id"] for r in json.loads(capsys.readouterr().out)}
 
 
+@pytest.mark.slow
 def test_compare_lists_plots_and_deletes_a_ranking_run(ranking_run, tiny_run, monkeypatch):
     monkeypatch.setenv("RECSYS_ADMIN_TOKEN", "teach")
     at = open_page("app_pages/compare.py")
@@ -98,6 +99,7 @@ def test_compare_lists_plots_and_deletes_a_ranking_run(ranking_run, tiny_run, mo
     assert all(ranking_run.run_id not in set(d.value["run_id"]) for d in at.dataframe if "run_id" in d.value)
 
 
+@pytest.mark.slow
 def test_the_recommend_page_prefers_our_best_of_each_kind_over_newer_runs(tiny_run, ml100k):
     """The item-to-item column shows *Our best* on the active run's split, even when a newer run exists."""
     from recsys.store.kinds import companion

@@ -2,10 +2,14 @@
 measured again over time, never frozen from one measurement taken while something else held the processor.
 
 The artificial contention is a thread that runs Python without pause, what a page script or the
-server's warm-up does beside a timed query: the query waits for the interpreter lock (the 20.7 ms
-BruteForce figure of issue 22 was that).
+server's warm-up does beside a timed query (the query waits for the interpreter lock), plus a
+spinning process per core, what other work on the machine does.
 """
+import os
+import subprocess
+import sys
 import threading
+import time
 
 from recsys.serving import index as idx
 from recsys.serving import latency
@@ -14,12 +18,15 @@ from tests.helpers import assert_clean, open_page
 
 
 class Hog:
-    """Contention in this process: a thread that never stops running Python while the ``with`` block runs."""
+    """Contention while the ``with`` block runs: a thread of this process that never stops running Python,
+    and one spinning process per core, so that the processor is held whatever else the machine runs."""
 
     def __enter__(self):
         self.stop = False
         self.thread = threading.Thread(target=self.spin, daemon=True)
         self.thread.start()
+        self.procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+        time.sleep(0.3)  # started and spinning
         return self
 
     def spin(self):
@@ -30,6 +37,9 @@ class Hog:
     def __exit__(self, *exc):
         self.stop = True
         self.thread.join()
+        for proc in self.procs:
+            proc.kill()
+            proc.wait()
 
 
 def burst(ms: float, clock: float, busy: bool) -> latency.Burst:

@@ -58,6 +58,7 @@ def plain(ml100k):
     return at
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lever", sorted(LEVERS))
 def test_each_lever_changes_the_loss_and_the_vectors(ml100k, plain, lever):
     """Pulling one lever trains, logs valid metrics, and really changes the training (not a no-op)."""
@@ -88,6 +89,7 @@ def test_the_lever_table_covers_every_lever_the_tutorial_leaves_off():
     assert not untested, untested
 
 
+@pytest.mark.slow
 def test_all_levers_at_once_on_the_temporal_split(ml100k):
     """The id tower's levers together (shrunk to a tiny run), where most test users are strangers."""
     config = cfg.ID_TOWER.with_(embedding_dim=8, epochs=2, batch_size=4096, split="temporal")
@@ -168,6 +170,7 @@ def test_levers_off_is_the_tutorial():
 # --------------------------------------------------------------------------- validation
 
 
+@pytest.mark.slow
 def test_validation_epoch_choice_never_reads_the_test_split(ml100k):
     """Scramble the test ratings' movies: the chosen epoch and vectors must not change.
 
@@ -205,6 +208,7 @@ def test_validation_score_uses_only_validation_numbers():
 # --------------------------------------------------------------------------- report
 
 
+@pytest.mark.slow
 def test_report_tables_and_explanation(ml100k):
     rows = report.collect(1, splits=("random",), models={"Tiny": TINY}, ds=ml100k,
                           item_model=cfg.ITEM_DEFAULT.with_(epochs=1))

@@ -39,6 +39,7 @@ def test_the_default_weights_keep_every_ranking_run_id(ml100k):
         TINY.with_(retrieval_weight=-1.0).validate()
 
 
+@pytest.mark.slow
 def test_a_joint_model_trains_both_tasks_and_reports_both_metrics(ml100k):
     pure = ranking.fit(TINY.with_(epochs=1), ml100k)
     joint = ranking.fit(TINY.with_(epochs=1, retrieval_weight=1.0), ml100k)
@@ -56,6 +57,7 @@ def test_a_joint_model_trains_both_tasks_and_reports_both_metrics(ml100k):
     assert joint.model.retrieval is not None and pure.model.retrieval is None
 
 
+@pytest.mark.slow
 def test_the_sweep_draws_the_trade_off(rows):
     assert [(r["rating_weight"], r["retrieval_weight"]) for r in rows] == list(WEIGHTS)
     rating_only, joint, retrieval_only = rows
@@ -85,6 +87,7 @@ def test_a_bad_sweep_fails_before_training():
     assert len(multitask.configs(TINY)) == len(multitask.WEIGHTS)
 
 
+@pytest.mark.slow
 def test_cli_sweep_multitask(rows, capsys):
     assert cli.main(["sweep-multitask", *TINY_FLAGS, "--weights", "1:0,1:1,0:1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

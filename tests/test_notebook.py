@@ -83,6 +83,7 @@ LEVER_VALUES = {
 }
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(st.fixed_dictionaries({n: s for n, s in LEVER_VALUES.items() if n in cfg.LEVERS}))
 def test_any_lever_combination_gives_a_valid_notebook(values):
@@ -106,6 +107,7 @@ COMBINATIONS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(COMBINATIONS))
 def test_lever_combinations_train_and_evaluate(ml100k, tmp_path, name, capsys):
     """The notebook's cells up to evaluate, run here on the real ML-100k: FactorizedTopK agrees with our evaluator."""
@@ -136,6 +138,7 @@ def test_lever_combinations_train_and_evaluate(ml100k, tmp_path, name, capsys):
     assert ours["top_100"] > 0.05  # trained
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_exit_2(ml100k, tiny_run, tmp_path, capsys):
     from recsys.store import runs
 
@@ -196,6 +199,7 @@ def outputs(nb, starts: str) -> str:
     return "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
 
 
+@pytest.mark.slow
 def test_the_notebook_runs_to_the_end_in_a_fresh_kernel(executed, tiny_run):
     folder, got = executed
     nb = got["notebook"]
@@ -205,6 +209,7 @@ def test_the_notebook_runs_to_the_end_in_a_fresh_kernel(executed, tiny_run):
     assert got["results"]["run_id"] == tiny_run.run_id
 
 
+@pytest.mark.slow
 def test_factorized_top_k_agrees_with_our_evaluator_on_the_notebooks_vectors(executed):
     _, got = executed
     for k in cfg.KS:  # FactorizedTopK as the notebook printed it, ours on its exported vectors (all candidates)
@@ -212,6 +217,7 @@ def test_factorized_top_k_agrees_with_our_evaluator_on_the_notebooks_vectors(exe
     assert 0.05 < got["ours"]["test"]["top_100"] < 0.5  # a trained model, not noise
 
 
+@pytest.mark.slow
 def test_the_exported_savedmodel_reloads_with_the_bruteforce_titles(executed, ml100k):
     import tensorflow as tf
 
@@ -229,6 +235,7 @@ def test_the_exported_savedmodel_reloads_with_the_bruteforce_titles(executed, ml
     assert np.allclose(np.sort(row)[::-1][:10], scores[0].numpy(), atol=1e-4)
 
 
+@pytest.mark.browser
 def test_train_page_shows_the_code_and_downloads_it_in_chromium(chromium, shared_server):
     """Train the tiny config on the Train page; "Show the code" marks its slider's line; both downloads; Compare's."""
     with new_page(chromium) as page:  # the session's app server (tests/browser.py)

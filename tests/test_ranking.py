@@ -78,6 +78,7 @@ def levers_result(ml100k):
     return ranking.fit(LEVERS, ml100k)
 
 
+@pytest.mark.slow
 def test_every_lever_trains_beats_the_baselines_and_numpy_predicts_as_keras(levers_result, ml100k):
     result = levers_result
     m = result.metrics
@@ -174,6 +175,7 @@ def test_cli_train_ranking_runs_and_errors(tiny_ranking, capsys):
         assert message in err and len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.slow
 def test_the_server_worker_trains_a_ranking_run(ml100k, tmp_path):
     config = TINY.with_(learning_rate=0.11, epochs=1)
     with jobs.JobQueue(max_concurrent=1, root=tmp_path) as q:

@@ -38,6 +38,7 @@ def test_recommend_per_user_and_per_movie(tutorial_run, ml100k):
         rec.for_user("42", k=0)
 
 
+@pytest.mark.slow
 def test_profiles_seen_movies_and_kept_answers_match_a_direct_computation(tutorial_run, ml100k):
     """What the Recommend page shows for a user (profile, favourites, the lists) is the same whether it comes
     from the grouped lookups and memories or straight from the ratings, for users with few and many ratings."""

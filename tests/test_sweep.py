@@ -93,6 +93,7 @@ def test_grid_checks_before_training(tiny_run):
     assert sweep.normalise_axes({"epochs": [3, 1, 3.0]}) == {"epochs": [3, 1]}
 
 
+@pytest.mark.slow
 def test_compare_page_sweep_and_delete(first_sweep, tiny_run, monkeypatch):
     new_run = first_sweep.cells[1]["run_id"]
     at = open_page("app_pages/compare.py")

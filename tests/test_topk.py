@@ -9,6 +9,7 @@ from recsys.evaluation import baselines, topk
 from tests.helpers import TINY
 
 
+@pytest.mark.slow
 def test_evaluator_agrees_with_factorized_top_k(tutorial_run, ml100k):
     p = prepared.prepare(ml100k, tutorial_run.config)
     u, m = tutorial_run.vectors
@@ -31,6 +32,7 @@ def test_ranks_on_a_hand_made_case():
     assert topk.accuracy_at(np.array([0, 2, 1, 1]), ks=(1, 2)) == {"top_1": 0.25, "top_2": 0.75}
 
 
+@pytest.mark.slow
 def test_popularity_baseline_against_a_direct_count(ml100k):
     p = prepared.prepare(ml100k, TUTORIAL)
     counts = np.bincount(p.train_movies, minlength=len(ml100k.titles))
@@ -53,6 +55,7 @@ def test_popularity_baseline_against_a_direct_count(ml100k):
     assert filtered["top_10"] == pytest.approx(hits / len(sample))
 
 
+@pytest.mark.slow
 def test_bench_eval_agrees(ml100k):
     out = bench.bench_eval(TINY)
     assert out["max_abs_diff"] <= 0.002

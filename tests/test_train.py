@@ -23,6 +23,7 @@ def test_tutorial_preset_matches_the_tutorial(tutorial_run):
     assert m["popularity"]["test"]["top_100"] > m["model"]["test"]["top_100"]
 
 
+@pytest.mark.slow
 def test_seeded_runs_are_reproducible(ml100k):
     a = train.fit(TINY, ml100k)
     b = train.fit(TINY, ml100k)

@@ -144,6 +144,7 @@ def at_dataset(run):
     return prepared.load_dataset(run.config.variant)
 
 
+@pytest.mark.slow
 def test_the_recommend_page_shows_both_stages_and_home_links_them(tiny_run, ranking_run):
     at = open_page("app_pages/recommend.py", {"mode": "user", "user_id": "42", "k": "10"}, active=tiny_run.run_id)
     assert_clean(at, errors=True)
@@ -171,6 +172,7 @@ def test_the_recommend_page_shows_both_stages_and_home_links_them(tiny_run, rank
     assert "What ranking adds" in texts(home.markdown)
 
 
+@pytest.mark.slow
 def test_the_train_page_trains_a_ranking_run_through_the_worker(ml100k):
     at = open_page("app_pages/train.py")
     assert_clean(at)
@@ -195,6 +197,7 @@ def test_the_train_page_trains_a_ranking_run_through_the_worker(ml100k):
     assert at.text_input(key="rank_layers").value == "256,64" and at.slider(key="rank_epochs").value == 3
 
 
+@pytest.mark.slow
 def test_the_ranking_tab_draws_the_multitask_trade_off(ml100k):
     from recsys.experiments import multitask
 
@@ -217,6 +220,7 @@ def test_the_ranking_tab_draws_the_multitask_trade_off(ml100k):
     assert "rating-only gets test rmse" in texts(at.markdown).lower()
 
 
+@pytest.mark.slow
 def test_the_second_stage_report_on_tiny_presets(tiny_run, ranking_run, ml100k):
     """The report's three tables from real (tiny) runs: each figure is the run's own, the reading follows them."""
     from recsys.config import RANKING_TUTORIAL as TUTORIAL_RANKING
