@@ -6,7 +6,7 @@ sessions ask at the same moment (Streamlit holds a lock per key). Two kinds:
 
 - ``st.cache_resource(max_entries=N)``: one shared object per key (a dataset, a saved run
   with its vectors, an index, the training queue), never copied. Full means the least
-  recently used entry goes first (its store is an LRU cache; checked in tests/test_app.py).
+  recently used entry goes first (its store is an LRU cache; checked in tests/test_pages.py).
   The pages never replace them. Two change in place, and say so where they are made: a
   run's ``Recommender`` measures its latency again over time, and the ANN lab's workload
   refreshes its brute-force timings.

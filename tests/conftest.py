@@ -27,8 +27,8 @@ data_cache.seed(HOME)
 
 # The longest files first: with ``pytest -n 2 --dist loadfile`` (make test) each worker takes the next file when it
 # is free, so the two finish close together when the long ones are not left for last.
-SLOWEST_FIRST = ("test_browser.py", "test_first_visit.py", "test_notebook.py", "test_export.py", "test_levers.py",
-                 "test_item_to_item.py", "test_app.py", "test_two_stage.py", "test_topk.py", "test_jobs.py")
+SLOWEST_FIRST = ("test_browser.py", "test_ready.py", "test_notebook.py", "test_export.py", "test_two_tower.py",
+                 "test_item_to_item.py", "test_pages.py", "test_two_stage.py", "test_topk.py", "test_server.py")
 
 
 def pytest_collection_modifyitems(items):

@@ -1,4 +1,5 @@
-"""``python -m recsys`` as a user types it (``recsys/cli/``): train, recommend, runs; every mistake is one line and exit 2."""
+"""``python -m recsys`` as a user types it (``recsys/cli/``): train, recommend, runs; every mistake is one line
+and exit 2."""
 import json
 import subprocess
 import sys

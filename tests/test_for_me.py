@@ -4,7 +4,6 @@ import json
 import numpy as np
 import pytest
 
-from recsys.config import TrainConfig
 from recsys.errors import UserError
 from recsys.model import fold_in
 from recsys.serving import for_me

@@ -1,4 +1,5 @@
-"""The exact evaluator (``recsys/evaluation/topk.py``) and the popularity baseline, against TFRS's FactorizedTopK and by hand."""
+"""The exact evaluator (``recsys/evaluation/topk.py``) and the popularity baseline, against TFRS's
+FactorizedTopK and by hand."""
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
-"""Training a two-tower run (``recsys/training/train.py``) on the real ML-100k: the tutorial's numbers, seeds, callbacks."""
+"""Training a two-tower run (``recsys/training/train.py``) on the real ML-100k: the tutorial's
+numbers, seeds, callbacks."""
 import numpy as np
 import pytest
 

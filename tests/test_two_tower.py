@@ -1,4 +1,5 @@
-"""The levers: each one trains and changes the training, InBatchSoftmax is the tutorial's loss, validation never reads test.
+"""The two-tower model's levers (``recsys/model/two_tower.py``, ``recsys/training/train.py``): each one trains
+and changes the training, InBatchSoftmax is the tutorial's loss, validation never reads test.
 
 Real ML-100k, real TensorFlow training with tiny configs (dim 8, 1 epoch, batch 4096).
 """

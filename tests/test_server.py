@@ -1,4 +1,5 @@
-"""The shared training queue: identical requests train once, a limit on concurrent trainings, cancel."""
+"""The training server (``recsys/server/``): a queue of worker processes; identical requests train once, a limit
+on concurrent trainings, cancel."""
 import os
 import threading
 from pathlib import Path
