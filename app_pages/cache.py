@@ -85,7 +85,7 @@ def _problem(variant: str) -> str | None:
 def popularity(variant: str, split: str, split_fraction: float, seed: int, validation_fraction: float) -> dict:
     """The popularity baseline's metrics on one split (the dashed lines of the Train page's chart)."""
     config = TrainConfig(variant=variant, split=split, split_fraction=split_fraction, seed=seed,
-                               validation_fraction=validation_fraction)
+                         validation_fraction=validation_fraction)
     return baselines.popularity_of(prepared.prepare(dataset(variant), config))
 
 

@@ -7,8 +7,8 @@ opens its pages with ``new_page`` (a new browser context: no cookies or storage 
 test, and a new Streamlit session). Not once per session: Playwright's sync API leaves its event
 loop marked as running in the main thread while it is open, and a later test that runs an event
 loop of its own (``asyncio.run``, a notebook kernel client) would fail. ``shared_server`` is one
-``streamlit run app.py`` for the whole session on its own ``$RECSYS_HOME`` (the parsed dataset
-shared), for the tests that train runs of their own (each with settings no other test uses) and
+``streamlit run app.py`` for the whole session on its own ``$RECSYS_HOME`` (the session's data
+folder shared), for the tests that train runs of their own (each with settings no other test uses) and
 so never see each other's. A test that needs an empty or a prepared home (the first visit after
 ``ready``) starts its own server with ``tests.serve.streamlit_server``.
 
@@ -28,7 +28,8 @@ VIEWPORT = {"width": 1440, "height": 1000}
 
 
 def home_with_data(tmp_path_factory, name: str) -> Path:
-    """A fresh ``$RECSYS_HOME`` for a server, sharing the session's parsed dataset (no runs)."""
+    """A ``$RECSYS_HOME`` with no runs for a server, sharing the session's ``data/`` folder (a link): the parsed
+    dataset, and the strong baselines the session has tuned on a split already (computed once, for both)."""
     home = tmp_path_factory.mktemp(name)
     (home / "data").symlink_to(Path(os.environ["RECSYS_HOME"]) / "data")
     return home
