@@ -20,11 +20,11 @@ run: data                         ## start the app on http://localhost:$(PORT) (
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
 test: $(VENV)/.installed          ## the whole suite, what CI runs, on two workers (changes no tracked file)
-	$(PY) -m pytest -q -n 2 --dist loadfile -m "not quiet"
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not quiet"
 	$(PY) -m pytest -q -m quiet
 
 test-fast: $(VENV)/.installed     ## the loop while you work: no browser, nothing slow (under a minute)
-	$(PY) -m pytest -q -n 2 --dist loadfile -m "not browser and not slow and not quiet"
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not browser and not slow and not quiet"
 
 screenshots: $(VENV)/.installed   ## refresh the README's screenshots (docs/screenshots) from the browser test
 	RECSYS_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/test_browser.py

@@ -205,7 +205,9 @@ def take_home(items) -> None:
     """One run as a runnable TFRS notebook or script, to download (``recsys/notebook/writer.py``)."""
     st.subheader("Take a run home")
     by_id = {r.run_id: r for r in items}
-    rid = st.selectbox("Run", list(by_id), key="take_home_run", format_func=lambda i: f"{i} · {by_id[i].label()}",
+    ids, active = list(by_id), st.session_state.get(common.RUN_KEY)  # first offered: the run this session works on
+    rid = st.selectbox("Run", ids, index=ids.index(active) if active in by_id else 0, key="take_home_run",
+                       format_func=lambda i: f"{i} · {by_id[i].label()}",
                        help="The run in plain TensorFlow Recommenders, in the order of the TFRS tutorial.")
     ds, _ = cache.dataset_or_problem(by_id[rid].config.variant)
     config, identity = notebook.for_run(by_id[rid], ds)

@@ -8,8 +8,8 @@ test, and a new Streamlit session). Not once per session: Playwright's sync API 
 loop marked as running in the main thread while it is open, and a later test that runs an event
 loop of its own (``asyncio.run``, a notebook kernel client) would fail. ``shared_server`` is one
 ``streamlit run app.py`` for the whole session on its own ``$RECSYS_HOME`` (the session's data
-folder shared), for the tests that train runs of their own (each with settings no other test uses) and
-so never see each other's. A test that needs an empty or a prepared home (the first visit after
+folder shared) for ``tests/test_browser.py``, whose tests train runs with settings no test outside
+it uses (so the first click of a test file trains, a later test's may load the saved run). A test that needs an empty or a prepared home (the first visit after
 ``ready``) starts its own server with ``tests.serve.streamlit_server``.
 
 ``conftest.py`` imports these fixtures, so any test file can ask for them.
@@ -67,12 +67,13 @@ def shared_server(ml100k, tmp_path_factory):
         yield url
 
 
-def settle(page, text: str, timeout_s: float = 180) -> None:
-    """Wait until ``text`` is shown and the script run has finished (no stale elements, charts drawn)."""
+def settle(page, text, timeout_s: float = 180) -> None:
+    """Wait until ``text`` (a string, or a ``re`` pattern) is shown and the script run has finished (no stale
+    elements, no spinner). Charts may still be drawing: wait for the element itself before counting them."""
     page.get_by_text(text, exact=False).first.wait_for(timeout=timeout_s * 1000)
     page.wait_for_function(f"() => {IDLE_JS} && !document.querySelector('[data-testid=\"stSpinner\"]')",
                            timeout=timeout_s * 1000)
-    page.wait_for_timeout(800)  # vega and graphviz draw after their data arrives
+    page.wait_for_timeout(200)
 
 
 def check_clean(page) -> None:

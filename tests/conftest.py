@@ -2,7 +2,10 @@
 
 The suite never touches a developer's own ``$RECSYS_HOME``: it always works in a new
 temporary folder, removed when the session ends, seeded with the ML-100k that
-``tests/data_cache.py`` fetches and parses once per machine.
+``tests/data_cache.py`` fetches and parses once per machine. With ``pytest -n 2`` each worker
+has a home of its own (its runs), and the workers share one ``data/`` folder (a link to one
+made by the controller): the parsed dataset, and each split's strong baselines, tuned once
+for the whole run (``recsys/training/baselines.py`` locks a split while one process tunes it).
 """
 import atexit
 import os
@@ -16,6 +19,11 @@ sys.path.insert(0, str(ROOT))
 HOME = tempfile.mkdtemp(prefix="recsys-test-")
 os.environ["RECSYS_HOME"] = HOME  # always our own, whatever the shell exported
 atexit.register(shutil.rmtree, HOME, ignore_errors=True)
+if not os.environ.get("PYTEST_XDIST_WORKER"):  # the controller of `pytest -n` (or a plain run): the run's data
+    DATA = tempfile.mkdtemp(prefix="recsys-test-data-")
+    os.environ["RECSYS_TEST_DATA"] = DATA  # the workers, started after this, inherit it
+    atexit.register(shutil.rmtree, DATA, ignore_errors=True)
+os.symlink(os.environ["RECSYS_TEST_DATA"], Path(HOME) / "data")
 
 import recsys  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before anything imports TensorFlow)
 import pytest  # noqa: E402

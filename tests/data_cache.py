@@ -45,9 +45,12 @@ def seed(home: str | Path) -> None:
     """Copy the machine's ML-100k into ``home/data`` (a copy: a test that damages it harms no other)."""
     target = Path(home) / "data"
     target.mkdir(parents=True, exist_ok=True)
-    for entry in machine_data().iterdir():
-        if entry.name.startswith(KEEP) and not (target / entry.name).exists():
-            if entry.is_dir():
-                shutil.copytree(entry, target / entry.name)
-            else:
-                shutil.copy2(entry, target / entry.name)
+    machine = machine_data()
+    with open(target / ".seed-lock", "w") as lock:  # the test workers of one run share a data folder
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for entry in machine.iterdir():
+            if entry.name.startswith(KEEP) and not (target / entry.name).exists():
+                if entry.is_dir():
+                    shutil.copytree(entry, target / entry.name)
+                else:
+                    shutil.copy2(entry, target / entry.name)

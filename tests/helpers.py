@@ -3,8 +3,10 @@
 Fixtures (the real ML-100k, a tiny saved run) are in ``conftest.py``; hand-written MovieLens
 files in ``movielens_files.py``; the app as a real server in ``serve.py``.
 """
+import functools
 from pathlib import Path
 
+from streamlit.components.v2 import manifest_scanner
 from streamlit.testing.v1 import AppTest
 
 from recsys.config import TUTORIAL
@@ -14,6 +16,11 @@ APP = str(ROOT / "app.py")
 # A tiny config (dim 8, 1 epoch, batch 4096): a second or two of real training on ML-100k.
 TINY_SETTINGS = {"embedding_dim": 8, "epochs": 1, "batch_size": 4096}
 TINY = TUTORIAL.with_(**TINY_SETTINGS)
+
+
+# Every new AppTest scans all installed packages' metadata for Streamlit components (a third of a second of
+# parsing each time); the packages do not change during a test session, so the first scan's answer is kept.
+manifest_scanner.scan_component_manifests = functools.cache(manifest_scanner.scan_component_manifests)
 
 
 def open_page(page: str | None = None, query: dict | None = None, active: str | None = None) -> AppTest:

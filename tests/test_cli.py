@@ -54,7 +54,7 @@ def test_cli_errors_are_one_line_exit_2(args, message, tiny_run, cli):
 
 @pytest.mark.slow
 def test_cli_unknown_user_and_movie(tiny_run, cli):
-    out = _cli("recommend", "--run", tiny_run.run_id, "--user", "0")  # a real process: no traceback
+    out = cli("recommend", "--run", tiny_run.run_id, "--user", "0")  # one line, no traceback
     assert out.returncode == 2 and "unknown user '0'" in out.stderr and "Traceback" not in out.stderr
     out = cli("recommend", "--run", tiny_run.run_id, "--movie", "Star Wars")
     assert out.returncode == 2 and "unknown movie title" in out.stderr

@@ -2,8 +2,6 @@
 import json
 import re
 import shutil
-import subprocess
-import sys
 import zipfile
 
 import numpy as np
@@ -177,11 +175,9 @@ def test_auto_error_lists_every_source_tried(monkeypatch, tmp_path):
         assert part in msg
 
 
-@pytest.mark.slow
-def test_cli_data_json():
-    out = subprocess.run([sys.executable, "-m", "recsys", "data", "--json"], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    d = json.loads(out.stdout)
+def test_cli_data_json(capsys):
+    assert cli.main(["data", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
     assert {k: d[k] for k in ("ratings", "users", "movies", "titles", "train", "test")} == {
         "ratings": 100_000, "users": 943, "movies": 1_682, "titles": 1_664, "train": 80_000, "test": 20_000}
     assert d["source"] == "packaged"

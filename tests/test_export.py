@@ -52,27 +52,22 @@ def test_bruteforce_export_round_trip(tiny_run, ml100k, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_scann_export_round_trip(tiny_run, ml100k, tmp_path):
-    out = tmp_path / "scann"
-    report = export.export(tiny_run, ml100k, out, "scann", k=10)
-    assert report.ok and report.matched == report.users_checked
+def test_scann_exports_round_trip_and_in_a_row_all_pass_the_check(tiny_run, ml100k, tmp_path):
+    """The real ScaNN index in the graph, close to exact; and the check compares like with like (the same batch
+    each way): it failed about one export in six at k = 100 when it compared a single query through the signature
+    with a row of a batch."""
+    for i in range(3):
+        out = tmp_path / f"scann-{i}"
+        report = export.export(tiny_run, ml100k, out, "scann", k=100)
+        assert report.ok and report.matched == report.users_checked, report.mismatches[:1]
     assert report.scann_params["num_leaves"] >= 1
     assert b"Scann" in (out / "saved_model.pb").read_bytes()  # ScaNN's ops are in the graph: the real index
-    # Approximate, but close to exact on this small catalog.
+    # Approximate, but close to exact on this small catalog: the reloaded model's first 10 against the exact top 10.
     users = export.sample_users(ml100k, 10)
     _, titles = tf.saved_model.load(str(out))(tf.constant(users))
     exact = exact_top(tiny_run, ml100k, users, 10)
-    recall = np.mean([len(set(t.decode() for t in row) & set(e)) / 10 for row, e in zip(titles.numpy(), exact)])
+    recall = np.mean([len(set(t.decode() for t in row[:10]) & set(e)) / 10 for row, e in zip(titles.numpy(), exact)])
     assert recall >= 0.8
-
-
-@pytest.mark.slow
-def test_scann_exports_in_a_row_all_pass_the_check(tiny_run, ml100k, tmp_path):
-    """The check compares like with like (the same batch each way): it failed about one export in six at k = 100
-    when it compared a single query through the signature with a row of a batch."""
-    for i in range(3):
-        report = export.export(tiny_run, ml100k, tmp_path / f"scann-{i}", "scann", k=100)
-        assert report.ok and report.matched == report.users_checked, report.mismatches[:1]
     said = export.differs({"user_id": "7", "via": "serving_default", "in_memory": ["A", "B", "C"],
                            "reloaded": ["A", "B", "D"]})
     assert "user 7" in said and "rank 3" in said and "'C' against 'D'" in said and "serving_default" in said
@@ -110,11 +105,14 @@ def answers(path, users):
 
 
 @pytest.mark.slow
-def test_two_stage_bruteforce_export_matches_in_memory(tiny_run, ranking_run, ml100k, tmp_path):
+def test_two_stage_bruteforce_export_from_the_cli_matches_in_memory(tiny_run, ranking_run, ml100k, tmp_path, capsys):
     out = tmp_path / "two-stage-bf"
-    report = ets.export_two_stage(tiny_run, ranking_run, ml100k, out, "bruteforce", n=50, k=10)
-    assert report.ok and report.matched == report.users_checked == 20 and report.unknown_user_ok
-    assert report.seen_dropped == 0  # BruteForce asks for N + every seen movie: none is left in
+    rc = cli.main(["export", "--run", tiny_run.run_id, "--rerank", ranking_run.run_id, "--candidates", "50",
+                   "--k", "10", "--out", str(out), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert rc == 0 and report["ok"] and report["candidates"] == 50 and report["k"] == 10
+    assert report["matched"] == report["users_checked"] == 20 and report["unknown_user_ok"]
+    assert report["seen_dropped"] == 0  # BruteForce asks for N + every seen movie: none is left in
     meta = json.loads((out / "assets.extra" / "recsys_export.json").read_text())
     assert meta["run_id"] == tiny_run.run_id and meta["ranking_run"] == ranking_run.run_id and meta["candidates"] == 50
 
@@ -163,17 +161,7 @@ def test_two_stage_scann_export(tiny_run, ranking_run, ml100k, tmp_path):
         assert (ranks[i][:len(shown)] >= 1).all() and (ranks[i][:len(shown)] <= 100).all()
 
 
-@pytest.mark.slow
-def test_two_stage_cli_and_mistakes(tiny_run, ranking_run, tmp_path, capsys):
-    out = tmp_path / "cli-two-stage"
-    rc = cli.main(["export", "--run", tiny_run.run_id, "--rerank", ranking_run.run_id, "--candidates", "30",
-                   "--k", "5", "--out", str(out), "--json"])
-    report = json.loads(capsys.readouterr().out)
-    assert rc == 0 and report["ok"] and report["candidates"] == 30 and report["k"] == 5
-    assert report["matched"] == report["users_checked"] == 20 and (out / "saved_model.pb").exists()
-    titles, stars, _, _ = answers(out, ["42"])
-    assert len(titles[0]) == 5 and all(titles[0])
-
+def test_two_stage_cli_mistakes(tiny_run, ranking_run, tmp_path, capsys):
     bad = tmp_path / "nothing"
     for args, said in ((["--rerank", tiny_run.run_id], "not a ranking run"),
                        (["--rerank", ranking_run.run_id, "--candidates", "3"], "between k"),

@@ -1,11 +1,11 @@
-"""Every retrieval run as a TFRS notebook: one per lever, one executed in a fresh kernel, one from the app.
+"""Every retrieval run as a TFRS notebook: one per lever, random combinations, one executed in a fresh kernel.
 
 The registry walk generates a notebook per lever set to a value other than its default (and
 random lever combinations) without running it: valid nbformat, every code cell valid Python,
 the lever's own lines in it. The executed notebook is the tiny run's (dim 8, 1 epoch) on the
 real ML-100k, run top to bottom by nbclient in a new ipykernel process that inherits this
-session's $RECSYS_HOME. The browser test opens the Train page in Chromium, trains the tiny
-config, opens "Show the code" and downloads the notebook.
+session's $RECSYS_HOME. The Train page's "Show the code" and its downloads are tested in Chromium
+with the other browser tests (``tests/test_browser.py``).
 """
 import ast
 import json
@@ -22,8 +22,6 @@ from recsys.cli import main
 from recsys.errors import UserError
 from recsys.notebook import levers, writer
 from tests.helpers import other_value
-from tests.browser import new_page, open_train
-from tests.serve import IDLE_JS
 
 IDENTITY = writer.Identity(run_id="test", export_dir="export", test_key="0123456789ab")
 # Levers that need another one on to be valid (TrainConfig.validate says why).
@@ -233,39 +231,3 @@ def test_the_exported_savedmodel_reloads_with_the_bruteforce_titles(executed, ml
     users, movies = bench.exported_vectors(folder / "export", ml100k)  # and what the vectors say, in NumPy
     row = users[list(ml100k.user_ids).index("42")] @ movies.T
     assert np.allclose(np.sort(row)[::-1][:10], scores[0].numpy(), atol=1e-4)
-
-
-@pytest.mark.browser
-def test_train_page_shows_the_code_and_downloads_it_in_chromium(chromium, shared_server):
-    """Train the tiny config on the Train page; "Show the code" marks its slider's line; both downloads; Compare's."""
-    with new_page(chromium) as page:  # the session's app server (tests/browser.py)
-        open_train(page, shared_server, "embedding_dim=8&epochs=1&batch_size=4096")  # no other browser test trains it
-        page.get_by_role("button", name="Train", exact=True).click()
-        page.get_by_text("Show the code").wait_for(timeout=300_000)
-        page.wait_for_function(f"() => {IDLE_JS}", timeout=60_000)
-        page.get_by_text("Show the code").click()
-        code = page.locator('[data-testid="stCode"]')
-        code.first.wait_for(timeout=30_000)
-        shown = "\n".join(code.all_inner_texts())
-        assert "tfrs.tasks.Retrieval(" in shown and "tfrs.layers.factorized_top_k.ScaNN" in shown
-        marked = [line for line in shown.splitlines() if line.rstrip().endswith(writer.MARK)]
-        assert any("embedding_dimension = 8" in line for line in marked), marked  # the slider's line, marked
-        assert not any("tfrs.tasks.Retrieval(" in line for line in marked)  # the tutorial's lines are not
-        body = page.inner_text("body")
-        assert "Traceback" not in body and page.locator('[data-testid="stException"]').count() == 0
-        files = {}
-        for label in ("Download as notebook", "Download as script"):
-            with page.expect_download(timeout=60_000) as download:
-                page.get_by_role("button", name=label).click()
-            files[label] = Path(download.value.path()).read_text()
-        nb = nbformat.reads(files["Download as notebook"], as_version=4)
-        nbformat.validate(nb)
-        assert "embedding_dimension = 8" in "".join(c.source for c in nb.cells)
-        compile(files["Download as script"], "script", "exec")
-
-        page.get_by_role("link", name="Compare runs").first.click()  # the same run, from the Compare page
-        page.get_by_text("Take a run home", exact=True).wait_for(timeout=120_000)
-        page.wait_for_function(f"() => {IDLE_JS}", timeout=60_000)
-        with page.expect_download(timeout=60_000) as download:
-            page.get_by_role("button", name="Download as notebook").click()
-        assert nbformat.reads(Path(download.value.path()).read_text(), as_version=4).cells == nb.cells

@@ -85,15 +85,16 @@ def test_every_section_of_every_page_is_full_on_the_first_visit(first_start, chr
         "/compare": ("Ranking runs", 3),  # retrieval, item-to-item and ranking runs
         "/embeddings": ("Embedding map", 0),
     }
-    with streamlit_server(home, timeout_s=120) as url:  # a server of its own on the home ``ready`` filled
+    # A server of its own on the home ``ready`` filled. Each page is loaded afresh (``goto``): a new Streamlit
+    # session, so a first visit (one browser tab: a new context per page costs Chromium seconds of its start-up).
+    with streamlit_server(home, timeout_s=120) as url, new_page(chromium) as page:
         for path, (done, tables) in pages.items():
-            with new_page(chromium) as page:  # a new session: a first visit
-                page.goto(url + path)
-                page.get_by_text(done, exact=False).first.wait_for(timeout=300_000)
-                page.wait_for_function(f"() => {IDLE_JS} && !document.querySelector('[data-testid=\"stSpinner\"]')",
-                                       timeout=300_000)
-                body = page.inner_text("body")
-                assert page.locator('[data-testid="stException"]').count() == 0, path
-                assert "Traceback" not in body and "Error:" not in body, (path, body[:2000])
-                assert not [e for e in EMPTY if e in body], (path, [e for e in EMPTY if e in body])
-                assert page.locator('[data-testid="stDataFrame"]').count() >= tables, path
+            page.goto(url + path)
+            page.get_by_text(done, exact=False).first.wait_for(timeout=300_000)
+            page.wait_for_function(f"() => {IDLE_JS} && !document.querySelector('[data-testid=\"stSpinner\"]')",
+                                   timeout=300_000)
+            body = page.inner_text("body")
+            assert page.locator('[data-testid="stException"]').count() == 0, path
+            assert "Traceback" not in body and "Error:" not in body, (path, body[:2000])
+            assert not [e for e in EMPTY if e in body], (path, [e for e in EMPTY if e in body])
+            assert page.locator('[data-testid="stDataFrame"]').count() >= tables, path

@@ -11,12 +11,14 @@ training ratings and scored on test, both variants, exactly like a run. The grid
     iALS      factors 32 / 64 / 128 x alpha 5 / 20 / 50 (regularisation 0.1), then regularisation 0.01 / 1 / 10
 
 A split's baselines do not depend on any model, so they are computed once and kept on disk
-(``$RECSYS_HOME/data/baselines/``, written atomically like the data cache): every run on the
-split, and the report's, reads them back. Catalogs above ``MAX_TITLES`` skip EASE and
+(``$RECSYS_HOME/data/baselines/``, written atomically like the data cache; a process that finds
+another tuning the same split waits for its answer): every run on the split, and the report's,
+reads them back. Catalogs above ``MAX_TITLES`` skip EASE and
 item-kNN (a titles x titles matrix: 27k titles of ML-20M would be 5.8 GB).
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -104,17 +106,21 @@ def for_split(ds, split: str, split_fraction: float, seed: int, progress=None) -
 
 @lru_cache(maxsize=8)
 def _for_split(ds, split, split_fraction, seed, progress) -> dict:
+    found = cached(ds, split, split_fraction, seed)
+    if found is not None:
+        return found
     path = cache_path(ds, split, split_fraction, seed)
-    try:
-        return json.loads(path.read_text())["baselines"]
-    except (OSError, ValueError, KeyError):
-        pass
-    out = fit_all(ds, split, split_fraction, seed, progress)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w") as f:
-        json.dump({"version": VERSION, "baselines": out}, f)
-    os.replace(tmp, path)  # complete or absent, as the other caches
+    with open(path.with_suffix(".lock"), "w") as lock:  # two processes on one new split (two training workers)
+        fcntl.flock(lock, fcntl.LOCK_EX)                # tune it once: the second waits, then reads the first's
+        found = cached(ds, split, split_fraction, seed)
+        if found is not None:
+            return found
+        out = fit_all(ds, split, split_fraction, seed, progress)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w") as f:
+            json.dump({"version": VERSION, "baselines": out}, f)
+        os.replace(tmp, path)  # complete or absent, as the other caches
     return out
 
 
