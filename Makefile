@@ -20,7 +20,8 @@ run: data                         ## start the app on http://localhost:$(PORT) (
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
 test: $(VENV)/.installed          ## the whole suite, what CI runs, on two workers (changes no tracked file)
-	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not quiet"
+	export RECSYS_TEST_DATA=$$(mktemp -d); trap 'rm -rf "$$RECSYS_TEST_DATA"' EXIT; \
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not quiet" && \
 	$(PY) -m pytest -q -m quiet
 
 test-fast: $(VENV)/.installed     ## the loop while you work: no browser, nothing slow (under a minute)

@@ -1,8 +1,8 @@
-"""The parsed ML-100k, fetched and parsed once per machine for the tests, copied into each test home.
+"""The parsed ML-100k, fetched and parsed once per machine for the tests, copied into each run's data folder.
 
-Every test session (and every test that starts a fresh server or a newcomer's first start)
-gets a new, empty ``$RECSYS_HOME``. Without this, each one would download the MovieLens wheel
-again and parse it again. The machine's copy lives in ``$RECSYS_TEST_CACHE`` (default
+Every test run gets a new data folder (``tests/conftest.py``: its workers' homes, and the homes of
+the tests that start a fresh server or a newcomer's first start, link to it). Without this, each
+run would download the MovieLens wheel again and parse it again. The machine's copy lives in ``$RECSYS_TEST_CACHE`` (default
 ``~/.cache/recsys-tests``): outside the repository, never a user's ``$RECSYS_HOME``. It holds
 only what ``recsys data`` writes for ML-100k (the wheel, checked by its sha256 on every load, and
 the parsed frames, versioned by ``movielens.CACHE_VERSION``), never runs or tuned baselines:
@@ -42,7 +42,7 @@ def machine_data() -> Path:
 
 
 def seed(home: str | Path) -> None:
-    """Copy the machine's ML-100k into ``home/data`` (a copy: a test that damages it harms no other)."""
+    """Copy the machine's ML-100k into ``home/data`` (a copy: a test that damages it harms no other run)."""
     target = Path(home) / "data"
     target.mkdir(parents=True, exist_ok=True)
     machine = machine_data()

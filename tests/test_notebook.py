@@ -9,7 +9,6 @@ with the other browser tests (``tests/test_browser.py``).
 """
 import ast
 import json
-from pathlib import Path
 
 import nbformat
 import numpy as np
