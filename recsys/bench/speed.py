@@ -4,7 +4,7 @@
   ``shuffle(100_000).batch(8192).cache()``, the B x B in-batch softmax) against ours
   (integer ids, the same loss over distinct users x distinct movies), same data, same config.
 - ``bench eval``: ``tfrs.metrics.FactorizedTopK`` (streaming the catalog through a top-K
-  layer, as the tutorial's ``model.evaluate``) against our batched exact ranks.
+  layer, as the tutorial's ``model.evaluate``) against our exact ranks (a binary search in each user's sorted row).
 - ``bench ann``: see ``recsys/bench/ann.py``; ``bench scale``: ``recsys/bench/scale.py``.
 
 The machine is noisy, so only the ratio of two timings taken side by side means much.
