@@ -14,7 +14,6 @@ from recsys.config import RANKING_BEST, RANKING_PRESETS, RANKING_TUTORIAL, Ranki
 from recsys.errors import UserError
 from recsys.evaluation import ranking as rating_eval
 from recsys.serving.ranking import Ranker
-from recsys.server import jobs
 from recsys.store import runs
 from recsys.data import prepared
 from recsys.training import ranking
@@ -173,13 +172,3 @@ def test_cli_train_ranking_runs_and_errors(tiny_ranking, capsys):
         assert cli.main(["train-ranking", *bad]) == 2, bad
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
-
-
-@pytest.mark.slow
-def test_the_server_worker_trains_a_ranking_run(ml100k, tmp_path):
-    config = TINY.with_(learning_rate=0.11, epochs=1)
-    with jobs.JobQueue(max_concurrent=1, root=tmp_path) as q:
-        job = q.wait(q.submit(config, ml100k), timeout=300)
-    assert job.state == "done", job.error
-    assert job.run.kind == "ranking" and [r["epoch"] for r in job.history] == [1]
-    assert job.run.run_id == runs.run_id(config, runs.data_tag(ml100k))

@@ -1,11 +1,12 @@
 """The training server (``recsys/server/``): a queue of worker processes; identical requests train once, a limit
-on concurrent trainings, cancel."""
+on concurrent trainings, cancel; every kind of run trains there."""
 import os
 import threading
 from pathlib import Path
 
 import pytest
 
+from recsys.config import RANKING_TUTORIAL
 from recsys.server import jobs, worker
 from recsys.store import runs
 from tests.helpers import TINY
@@ -91,6 +92,15 @@ def test_one_training_per_session(ml100k, queue):
     assert q.submit(again.config, ml100k, watcher="a").reused       # a saved run loads while "a" trains another
     q.cancel(busy, "a")
     q.wait(busy, timeout=300)
+
+
+@pytest.mark.slow
+def test_the_server_worker_trains_a_ranking_run(ml100k, queue):
+    config = RANKING_TUTORIAL.with_(embedding_dim=8, layers=(16,), batch_size=4096, learning_rate=0.11, epochs=1)
+    job = queue.wait(queue.submit(config, ml100k), timeout=300)
+    assert job.state == "done", job.error
+    assert job.run.kind == "ranking" and [r["epoch"] for r in job.history] == [1]
+    assert job.run.run_id == runs.run_id(config, runs.data_tag(ml100k))
 
 
 @pytest.mark.slow
