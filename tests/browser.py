@@ -9,8 +9,9 @@ loop marked as running in the main thread while it is open, and a later test tha
 loop of its own (``asyncio.run``, a notebook kernel client) would fail. ``shared_server`` is one
 ``streamlit run app.py`` for the whole session on its own ``$RECSYS_HOME`` (the session's data
 folder shared) for ``tests/test_browser.py``, whose tests train runs with settings no test outside
-it uses (so the first click of a test file trains, a later test's may load the saved run). A test that needs an empty or a prepared home (the first visit after
-``ready``) starts its own server with ``tests.serve.streamlit_server``.
+it uses (the file's first click trains, a later test's may load the saved run). A test that needs
+an empty or a prepared home (the first visit after ``ready``) starts its own server with
+``tests.serve.streamlit_server``.
 
 ``conftest.py`` imports these fixtures, so any test file can ask for them.
 """

@@ -2,11 +2,11 @@
 
 Every test run gets a new data folder (``tests/conftest.py``: its workers' homes, and the homes of
 the tests that start a fresh server or a newcomer's first start, link to it). Without this, each
-run would download the MovieLens wheel again and parse it again. The machine's copy lives in ``$RECSYS_TEST_CACHE`` (default
-``~/.cache/recsys-tests``): outside the repository, never a user's ``$RECSYS_HOME``. It holds
-only what ``recsys data`` writes for ML-100k (the wheel, checked by its sha256 on every load, and
-the parsed frames, versioned by ``movielens.CACHE_VERSION``), never runs or tuned baselines:
-those must be computed by the code under test.
+run would download the MovieLens wheel again and parse it again. The machine's copy lives in
+``$RECSYS_TEST_CACHE`` (default ``~/.cache/recsys-tests``): outside the repository, never a user's
+``$RECSYS_HOME``. It holds only what ``recsys data`` writes for ML-100k (the wheel, checked by its
+sha256 on every load, and the parsed frames, versioned by ``movielens.CACHE_VERSION``), never runs
+or tuned baselines: those must be computed by the code under test.
 
 Tests of the download and the parse themselves (``tests/test_data.py``) use homes of their own.
 """

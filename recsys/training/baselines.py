@@ -13,8 +13,8 @@ training ratings and scored on test, both variants, exactly like a run. The grid
 A split's baselines do not depend on any model, so they are computed once and kept on disk
 (``$RECSYS_HOME/data/baselines/``, written atomically like the data cache; a process that finds
 another tuning the same split waits for its answer): every run on the split, and the report's,
-reads them back. Catalogs above ``MAX_TITLES`` skip EASE and
-item-kNN (a titles x titles matrix: 27k titles of ML-20M would be 5.8 GB).
+reads them back. Catalogs above ``MAX_TITLES`` skip EASE and item-kNN (a titles x titles
+matrix: 27k titles of ML-20M would be 5.8 GB).
 """
 from __future__ import annotations
 
@@ -112,7 +112,11 @@ def _for_split(ds, split, split_fraction, seed, progress) -> dict:
     path = cache_path(ds, split, split_fraction, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(".lock"), "w") as lock:  # two processes on one new split (two training workers)
-        fcntl.flock(lock, fcntl.LOCK_EX)                # tune it once: the second waits, then reads the first's
+        try:                                            # tune it once: the second waits, then reads the first's
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            (progress or (lambda text: None))("baselines: another training is tuning them on this split; waiting…")
+            fcntl.flock(lock, fcntl.LOCK_EX)
         found = cached(ds, split, split_fraction, seed)
         if found is not None:
             return found
