@@ -1,19 +1,15 @@
-"""One Chromium per test file, and one app server for the browser tests that can share a home.
+"""One Chromium per test file, and the helpers the browser tests share.
 
-Starting Chromium, a Streamlit server and its first training worker (TensorFlow imported in
-each) costs seconds every time; the browser tests need them fresh only where a test says so.
+Starting Chromium costs seconds every time; the browser tests need it fresh only per file.
 ``chromium`` is Debian's chromium, driven by Playwright, launched once per test file; each test
 opens its pages with ``new_page`` (a new browser context: no cookies or storage from another
 test, and a new Streamlit session). Not once per session: Playwright's sync API leaves its event
 loop marked as running in the main thread while it is open, and a later test that runs an event
-loop of its own (``asyncio.run``, a notebook kernel client) would fail. ``shared_server`` is one
-``streamlit run app.py`` for the whole session on its own ``$RECSYS_HOME`` (the session's data
-folder shared) for ``tests/test_browser.py``, whose tests train runs with settings no test outside
-it uses (the file's first click trains, a later test's may load the saved run). A test that needs
-an empty or a prepared home (the first visit after ``ready``) starts its own server with
-``tests.serve.streamlit_server``.
+loop of its own (``asyncio.run``, a notebook kernel client) would fail. The app servers come from
+``tests.serve.streamlit_server``, on a home prepared by the test file (``tests/test_browser.py``:
+one server on the home ``ready`` filled, for all its tests).
 
-``conftest.py`` imports these fixtures, so any test file can ask for them.
+``conftest.py`` imports ``chromium``, so any test file can ask for it.
 """
 from __future__ import annotations
 
@@ -23,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve import CHROMIUM, FLAGS, IDLE_JS, streamlit_server
+from tests.serve import CHROMIUM, FLAGS, IDLE_JS
 
 VIEWPORT = {"width": 1440, "height": 1000}
 
@@ -59,13 +55,6 @@ def new_page(browser):
         yield page
     finally:
         page.context.close()
-
-
-@pytest.fixture(scope="session")
-def shared_server(ml100k, tmp_path_factory):
-    """One ``streamlit run app.py`` on a fresh home for the browser tests that train runs of their own."""
-    with streamlit_server(home_with_data(tmp_path_factory, "browser-home"), timeout_s=120) as url:
-        yield url
 
 
 def settle(page, text, timeout_s: float = 180) -> None:

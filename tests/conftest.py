@@ -43,7 +43,7 @@ data_cache.seed(HOME)
 # The longest files first: with ``pytest -n 2 --dist loadfile --no-loadscope-reorder`` (make test) each worker takes
 # the next file when it is free, so the two finish close together when the long ones are not left for last.
 # (Without --no-loadscope-reorder, pytest-xdist orders files by their number of tests instead.)
-SLOWEST_FIRST = ("test_browser.py", "test_ready.py", "test_export.py", "test_notebook.py", "test_server.py",
+SLOWEST_FIRST = ("test_browser.py", "test_export.py", "test_notebook.py", "test_server.py",
                  "test_pages.py", "test_two_tower.py", "test_item_to_item.py", "test_two_stage.py",
                  "test_distributed.py", "test_atomic.py", "test_kinds.py", "test_topk.py")
 
@@ -101,5 +101,5 @@ def cli(capsys):
     return run
 
 
-# The browser tests' fixtures (one Chromium per file, one app server shared by the tests that can share a home).
-from tests.browser import chromium, shared_server  # noqa: E402,F401
+# The browser tests' Chromium (one per test file).
+from tests.browser import chromium  # noqa: E402,F401

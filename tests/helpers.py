@@ -9,13 +9,15 @@ from pathlib import Path
 from streamlit.components.v2 import manifest_scanner
 from streamlit.testing.v1 import AppTest
 
-from recsys.config import TUTORIAL
+from recsys.config import RANKING_TUTORIAL, TUTORIAL
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 # A tiny config (dim 8, 1 epoch, batch 4096): a second or two of real training on ML-100k.
 TINY_SETTINGS = {"embedding_dim": 8, "epochs": 1, "batch_size": 4096}
 TINY = TUTORIAL.with_(**TINY_SETTINGS)
+# A tiny ranking config (dim 8, one hidden layer of 16, 2 epochs): what the ranking tests train and share.
+TINY_RANKING = RANKING_TUTORIAL.with_(embedding_dim=8, layers=(16,), epochs=2, batch_size=4096)
 
 
 # Every new AppTest scans all installed packages' metadata for Streamlit components (a third of a second of

@@ -8,11 +8,11 @@ import pytest
 import tensorflow as tf
 
 from recsys import cli
-from recsys.config import RANKING_TUTORIAL
 from recsys.serving import export
 from recsys.serving import export_two_stage as ets
 from recsys.errors import UserError
 from recsys.store import runs
+from tests.helpers import TINY_RANKING
 
 
 def exact_top(run, ds, user_ids, k):
@@ -88,7 +88,6 @@ def test_tied_scores_may_swap():
 
 # ----------------------------------------------------------------------------- two stages in one SavedModel
 
-TINY_RANKING = RANKING_TUTORIAL.with_(embedding_dim=8, layers=(16,), epochs=2, batch_size=4096)
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,9 @@ from recsys.experiments import multitask
 from recsys.store import runs
 from recsys.training import ranking
 from recsys.ui import charts
+from tests.helpers import TINY_RANKING
 
-TINY = RANKING_TUTORIAL.with_(embedding_dim=8, layers=(16,), epochs=2, batch_size=4096)
+TINY = TINY_RANKING
 TINY_FLAGS = ["--embedding-dim", "8", "--layers", "16", "--epochs", "2", "--batch-size", "4096"]
 WEIGHTS = ((1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
 

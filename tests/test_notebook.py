@@ -20,7 +20,7 @@ from recsys import config as cfg
 from recsys.cli import main
 from recsys.errors import UserError
 from recsys.notebook import levers, writer
-from tests.helpers import other_value
+from tests.helpers import TINY_RANKING, other_value
 
 IDENTITY = writer.Identity(run_id="test", export_dir="export", test_key="0123456789ab")
 # Levers that need another one on to be valid (TrainConfig.validate says why).
@@ -144,7 +144,7 @@ def test_bad_input_is_one_line_and_exit_2(ml100k, tiny_run, tmp_path, capsys):
              ["--run", tiny_run.run_id, "--out", str(tmp_path)],
              ["--run", tiny_run.run_id, "--out", str(tmp_path / "a.ipynb"), "--script", str(tmp_path / "a.ipynb")],
              ["--run", tiny_run.run_id, "--out", "/proc/a.ipynb"]]
-    for config in (cfg.RANKING_TUTORIAL.with_(epochs=1), cfg.ITEM_DEFAULT.with_(epochs=1)):  # not retrieval runs
+    for config in (TINY_RANKING, cfg.ITEM_DEFAULT.with_(epochs=1)):  # not retrieval runs
         cases.append(["--run", runs.train_or_load(config, ml100k)[0].run_id, "--out", str(tmp_path / "b.ipynb")])
     for argv in cases:
         assert main(["notebook", *argv]) == 2, argv

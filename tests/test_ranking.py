@@ -17,9 +17,10 @@ from recsys.serving.ranking import Ranker
 from recsys.store import runs
 from recsys.data import prepared
 from recsys.training import ranking
+from tests.helpers import TINY_RANKING
 
 # Tiny configs: the tutorial's model, smaller, and one with every lever of ours on.
-TINY = RANKING_TUTORIAL.with_(embedding_dim=8, layers=(16,), epochs=2, batch_size=4096)
+TINY = TINY_RANKING
 TINY_FLAGS = ["--embedding-dim", "8", "--layers", "16", "--epochs", "2", "--batch-size", "4096"]
 LEVERS = TINY.with_(optimizer="adam", learning_rate=0.05, epochs=5, biases=True, dot=True, user_features=True,
                     movie_features=True, history=True, l2=0.01, dropout=0.1, clip=True, validation_fraction=0.1)

@@ -104,23 +104,26 @@ def test_the_server_worker_trains_a_ranking_run(ml100k, queue):
 
 
 @pytest.mark.slow
-def test_training_runs_in_worker_processes_and_is_reproducible_two_at_a_time(ml100k, tmp_path):
-    """Two trainings at once, each in its own worker process, give what one alone gives (seeds are per process)."""
+def test_training_runs_in_worker_processes_and_is_reproducible_two_at_a_time(ml100k, queue, tmp_path):
+    """Two trainings at once, each in its own worker process, give what one alone gives (seeds are per process).
+
+    The module's queue, allowed a second training at once from here on: its worker takes one job, a second worker
+    starts for the other (the last test of the file, so no test above sees the higher limit)."""
     import numpy as np
 
     a, b = TINY.with_(learning_rate=0.401, epochs=2), TINY.with_(learning_rate=0.402, epochs=2)
-    for name in ("together", "alone"):
-        (tmp_path / name).mkdir()
-    with jobs.JobQueue(max_concurrent=2, root=tmp_path / "together") as q:
-        ja, jb = q.submit(a, ml100k, watcher="a"), q.submit(b, ml100k, watcher="b")
-        assert ja.state == jb.state == "running" and ja.pid != jb.pid and os.getpid() not in (ja.pid, jb.pid)
-        assert sorted(q.worker_pids()) == sorted([ja.pid, jb.pid])
-        for pid in (ja.pid, jb.pid):  # below the server's priority, every thread of it (TensorFlow's included)
-            threads = list(Path(f"/proc/{pid}/task").iterdir())
-            assert len(threads) >= 2
-            assert {os.getpriority(os.PRIO_PROCESS, int(t.name)) for t in threads} == {os.nice(0) + worker.NICE}
-        q.wait(ja, timeout=300)
-        q.wait(jb, timeout=300)
+    q = queue
+    q.max_concurrent = 2
+    ja, jb = q.submit(a, ml100k, watcher="a"), q.submit(b, ml100k, watcher="b")
+    assert ja.state == jb.state == "running" and ja.pid != jb.pid and os.getpid() not in (ja.pid, jb.pid)
+    assert sorted(q.worker_pids()) == sorted([ja.pid, jb.pid])
+    for pid in (ja.pid, jb.pid):  # below the server's priority, every thread of it (TensorFlow's included)
+        threads = list(Path(f"/proc/{pid}/task").iterdir())
+        assert len(threads) >= 2
+        assert {os.getpriority(os.PRIO_PROCESS, int(t.name)) for t in threads} == {os.nice(0) + worker.NICE}
+    q.wait(ja, timeout=300)
+    q.wait(jb, timeout=300)
+    (tmp_path / "alone").mkdir()
     alone, reused = runs.train_or_load(a, ml100k, root=tmp_path / "alone")  # in this process, by itself
     assert (ja.state, jb.state) == ("done", "done"), (ja.error, jb.error)
     assert not reused

@@ -4,14 +4,13 @@ import json
 import numpy as np
 import pytest
 
-from recsys.config import RANKING_TUTORIAL
 from recsys.errors import UserError
 from recsys.evaluation import topk, two_stage
 from recsys.serving import two_stage as serving
 from recsys.serving.recommend import Recommender
 from recsys.store import runs
 from recsys.data import prepared
-from tests.helpers import assert_clean, open_page, run_until, texts
+from tests.helpers import TINY_RANKING, assert_clean, open_page, run_until, texts
 
 
 def test_ndcg_by_hand():
@@ -66,7 +65,6 @@ def test_both_stages_on_real_ml100k(tiny_run, ml100k):
 
 # ----------------------------------------------------------------------------- a user's two stages: backend, CLI, pages
 
-TINY_RANKING = RANKING_TUTORIAL.with_(embedding_dim=8, layers=(16,), epochs=2, batch_size=4096)
 
 
 @pytest.fixture(scope="module")
