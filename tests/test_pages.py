@@ -346,7 +346,7 @@ def test_a_killed_training_worker_is_a_message_and_the_next_click_trains(ml100k)
 
     from app_pages import cache
 
-    settings = {**SETTINGS, "epochs": 2, "batch_size": 256, "learning_rate": 0.003}
+    settings = {**SETTINGS, "batch_size": 256, "learning_rate": 0.003}  # 312 small batches: long enough to kill
     saved = runs.find(TUTORIAL.with_(**settings), ml100k)
     if saved is not None:
         runs.delete(saved.run_id)
