@@ -146,13 +146,13 @@ def test_every_section_of_every_page_is_full_on_the_first_visit(first_start, ser
 
 
 @pytest.mark.browser
-def test_a_newcomers_journey_in_chromium(first_start, server, chromium, cli, monkeypatch):
+def test_a_newcomers_journey_in_chromium(first_start, server, chromium):
     """Train the tiny config; its code and downloads; Recommend per user, "for me", per movie; Home; Compare."""
     from recsys.store import runs
 
-    monkeypatch.setenv("RECSYS_HOME", str(first_start[0]))
-    for run in runs.list_runs(kind="item_to_item"):  # so that Per movie offers to train one (the button is checked)
-        assert cli("runs", "--delete", run.run_id).returncode == 0
+    items = Path(first_start[0]) / "runs"
+    for run in runs.list_runs(items, kind="item_to_item"):  # so that Per movie offers to train one (the button is
+        runs.delete(run.run_id, items)                      # checked below)
     with new_page(chromium) as page:
         open_train(page, server, TINY_QUERY)
         page.get_by_role("button", name="Train", exact=True).click()

@@ -89,7 +89,6 @@ def test_tied_scores_may_swap():
 # ----------------------------------------------------------------------------- two stages in one SavedModel
 
 
-
 @pytest.fixture(scope="module")
 def ranking_run(ml100k):
     """The tiny ranking run on the tiny retrieval run's split (tests/test_two_stage.py trains the same one)."""

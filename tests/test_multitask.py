@@ -13,9 +13,8 @@ from recsys.experiments import multitask
 from recsys.store import runs
 from recsys.training import ranking
 from recsys.ui import charts
-from tests.helpers import TINY_RANKING
+from tests.helpers import TINY_RANKING as TINY
 
-TINY = TINY_RANKING
 TINY_FLAGS = ["--embedding-dim", "8", "--layers", "16", "--epochs", "2", "--batch-size", "4096"]
 WEIGHTS = ((1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
 

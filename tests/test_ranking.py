@@ -17,10 +17,9 @@ from recsys.serving.ranking import Ranker
 from recsys.store import runs
 from recsys.data import prepared
 from recsys.training import ranking
-from tests.helpers import TINY_RANKING
+from tests.helpers import TINY_RANKING as TINY
 
 # Tiny configs: the tutorial's model, smaller, and one with every lever of ours on.
-TINY = TINY_RANKING
 TINY_FLAGS = ["--embedding-dim", "8", "--layers", "16", "--epochs", "2", "--batch-size", "4096"]
 LEVERS = TINY.with_(optimizer="adam", learning_rate=0.05, epochs=5, biases=True, dot=True, user_features=True,
                     movie_features=True, history=True, l2=0.01, dropout=0.1, clip=True, validation_fraction=0.1)

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from recsys.config import RANKING_TUTORIAL
 from recsys.server import jobs, worker
 from recsys.store import runs
-from tests.helpers import TINY
+from tests.helpers import TINY, TINY_RANKING
 
 # Fresh runs differ from the other tests' by their learning rate, not their seed: the same split (seed 42),
 # so they share its baselines, tuned once per session.
@@ -96,7 +95,7 @@ def test_one_training_per_session(ml100k, queue):
 
 @pytest.mark.slow
 def test_the_server_worker_trains_a_ranking_run(ml100k, queue):
-    config = RANKING_TUTORIAL.with_(embedding_dim=8, layers=(16,), batch_size=4096, learning_rate=0.11, epochs=1)
+    config = TINY_RANKING.with_(learning_rate=0.11, epochs=1)
     job = queue.wait(queue.submit(config, ml100k), timeout=300)
     assert job.state == "done", job.error
     assert job.run.kind == "ranking" and [r["epoch"] for r in job.history] == [1]

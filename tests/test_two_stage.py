@@ -10,7 +10,7 @@ from recsys.serving import two_stage as serving
 from recsys.serving.recommend import Recommender
 from recsys.store import runs
 from recsys.data import prepared
-from tests.helpers import TINY_RANKING, assert_clean, open_page, run_until, texts
+from tests.helpers import TINY, TINY_RANKING, assert_clean, open_page, run_until, texts
 
 
 def test_ndcg_by_hand():
@@ -221,13 +221,10 @@ def test_the_ranking_tab_draws_the_multitask_trade_off(ml100k):
 @pytest.mark.slow
 def test_the_second_stage_report_on_tiny_presets(tiny_run, ranking_run, ml100k):
     """The report's three tables from real (tiny) runs: each figure is the run's own, the reading follows them."""
-    from recsys.config import RANKING_TUTORIAL as TUTORIAL_RANKING
     from recsys.experiments import stages_report
-    from tests.helpers import TINY
 
     result = stages_report.collect([42], ml100k, retrieval_preset=TINY, rankers={"tiny": TINY_RANKING},
-                                   multitask_base=TUTORIAL_RANKING.with_(embedding_dim=8, layers=(16,), epochs=1,
-                                                                         batch_size=4096))
+                                   multitask_base=TINY_RANKING.with_(epochs=1))
     row = result["rows"][0]
     assert row["retrieval_run"] == tiny_run.run_id and row["ranking"]["tiny"]["run_id"] == ranking_run.run_id
     assert row["stages"]["tiny"] == serving.metrics(tiny_run, ranking_run, ranking_run.ranker(), ml100k, n=100)
