@@ -24,6 +24,7 @@ from recsys.ui import charts, links
 MODES = ["Per user", "Per movie", "For me"]
 DEFAULT_USER, DEFAULT_MOVIE = "42", "Star Wars (1977)"
 URL_KEY = "_recommend_link"  # set on the page's first visit in a session: (settings, what the link got wrong)
+USER_KEY = "recommend_user"  # the user picker's key: "user_id" is a lever's on the Train page (a toggle)
 MODE_OF = dict(zip(links.RECOMMEND_MODES, MODES))  # "user" -> "Per user"
 
 
@@ -36,7 +37,7 @@ def init_state(ds) -> None:
         st.query_params.to_dict(), ds.user_ids, ds.titles, {"user_id": DEFAULT_USER, "movie_title": DEFAULT_MOVIE})
     ss[URL_KEY] = (settings, notices)
     ss["mode"], ss["k"] = MODE_OF[settings["mode"]], settings["k"]
-    ss["user_id"], ss["movie_title"], ss["exclude_seen"] = (settings["user_id"], settings["movie_title"],
+    ss[USER_KEY], ss["movie_title"], ss["exclude_seen"] = (settings["user_id"], settings["movie_title"],
                                                             settings["exclude_seen"])
     ss["likes"] = list(settings["likes"])
 
@@ -106,7 +107,7 @@ def query_widgets(ds) -> dict:
             exclude_seen = st.toggle("Leave out movies the user rated", key="exclude_seen",
                                      help="A movie the user already watched is a wasted slot.", persist_state="session")
     settings = {"mode": {v: m for m, v in MODE_OF.items()}[mode], "k": k, "exclude_seen": exclude_seen,
-                "user_id": st.session_state.get("user_id"), "movie_title": st.session_state.get("movie_title"),
+                "user_id": st.session_state.get(USER_KEY), "movie_title": st.session_state.get("movie_title"),
                 "likes": tuple(st.session_state.get("likes", ()))}
     linked, notices = st.session_state[URL_KEY]
     if settings == linked:  # the notices hold until the user changes a setting
@@ -120,9 +121,9 @@ def per_user(rec, ds, k: int, exclude_seen: bool) -> idx.Comparison:
     """The user picker, the user's profile and favourite movies; their top k from both indexes."""
     labels = cache.user_labels(ds.variant)
     options = list(ds.user_ids)
-    if st.session_state.get("user_id") not in options:  # another dataset's user (the active run changed)
-        st.session_state["user_id"] = DEFAULT_USER if DEFAULT_USER in options else options[0]
-    user_id = st.selectbox("User (type to search)", options, key="user_id",
+    if st.session_state.get(USER_KEY) not in options:  # another dataset's user (the active run changed)
+        st.session_state[USER_KEY] = DEFAULT_USER if DEFAULT_USER in options else options[0]
+    user_id = st.selectbox("User (type to search)", options, key=USER_KEY,
                            format_func=lambda u: labels.get(u, u), persist_state="session")
     prof = rec.profile(user_id)
     left, right = st.columns([2, 3])
@@ -344,7 +345,7 @@ def main() -> None:
         return
     show_comparison(comp, k, rec.scann_params)
     if settings["mode"] == "user":
-        two_stages(run, rec, ds, st.session_state["user_id"], k, settings["exclude_seen"])
+        two_stages(run, rec, ds, st.session_state[USER_KEY], k, settings["exclude_seen"])
 
 
 main()

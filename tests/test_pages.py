@@ -130,7 +130,7 @@ def test_train_then_recommend(ml100k):
 
     at.switch_page("app_pages/recommend.py").run()
     assert_clean(at)
-    assert at.selectbox(key="user_id").value == "42"
+    assert at.selectbox(key="recommend_user").value == "42"
     at.slider(key="k").set_value(5).run()
     assert_clean(at)
     lists = at.dataframe[-2:]
@@ -179,7 +179,7 @@ def test_recommend_page_links(tiny_run):
     warned = texts(at.warning)
     for part in ("user_id='9999' is not a user", "k='abc' is not a number", "exclude_seen='maybe' is not true/false"):
         assert part in warned, warned
-    assert (at.selectbox(key="user_id").value, at.slider(key="k").value, at.toggle(key="exclude_seen").value) == (
+    assert (at.selectbox(key="recommend_user").value, at.slider(key="k").value, at.toggle(key="exclude_seen").value) == (
         "42", 10, True)
     assert [len(d.value) for d in at.dataframe[-2:]] == [10, 10]
     assert at.query_params["user_id"] == "42" and at.query_params["k"] == "10"  # the URL now says what is shown
@@ -201,6 +201,15 @@ def test_recommend_page_links(tiny_run):
     assert at.radio(key="mode").value == "Per movie" and at.selectbox(key="movie_title").value == "Star Wars (1977)"
     assert [len(d.value) for d in at.dataframe[-2:]] == [50, 50]
     assert "user_id" not in at.query_params and at.query_params["mode"] == "movie"
+
+    # A session's pages share its widget keys: the Recommend page's picks must not land on a Train lever (the user
+    # picker had the key of the `user_id` lever, a toggle: Per movie, then Train, raised a TypeError).
+    at.switch_page("app_pages/train.py").run()
+    assert_clean(at)
+    assert at.toggle(key="user_id").value is TUTORIAL.user_id
+    at.switch_page("app_pages/recommend.py").run()
+    assert_clean(at)
+    assert at.radio(key="mode").value == "Per movie" and at.selectbox(key="movie_title").value == "Star Wars (1977)"
 
 
 # ----------------------------------------------------------------------------- many sessions, one server
