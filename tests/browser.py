@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve import CHROMIUM, FLAGS, IDLE_JS
+from tests.serve import CHROMIUM, FLAGS, SETTLED_JS
 
 VIEWPORT = {"width": 1440, "height": 1000}
 
@@ -59,11 +59,11 @@ def new_page(browser):
 
 def settle(page, text, timeout_s: float = 180) -> None:
     """Wait until ``text`` (a string, or a ``re`` pattern) is shown and the script run has finished (no stale
-    elements, no spinner). Charts may still be drawing: wait for the element itself before counting them."""
+    elements, no spinner, nothing new for 750 ms: ``SETTLED_JS``). Charts may still be drawing: wait for the
+    element itself before counting them."""
     page.get_by_text(text, exact=False).first.wait_for(timeout=timeout_s * 1000)
-    page.wait_for_function(f"() => {IDLE_JS} && !document.querySelector('[data-testid=\"stSpinner\"]')",
-                           timeout=timeout_s * 1000)
-    page.wait_for_timeout(200)
+    page.evaluate("window.__shape = undefined")  # what the page looked like before does not count
+    page.wait_for_function(SETTLED_JS, timeout=timeout_s * 1000, polling=100)
 
 
 def check_clean(page) -> None:

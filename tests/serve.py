@@ -34,6 +34,15 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dis
 IDLE_JS = ("!document.querySelector('[data-testid=\"stStatusWidget\"]')"
            " && !document.querySelector('[data-stale=\"true\"]')"
            " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
+# IDLE_JS alone can be true in the middle of a run: Streamlit shows its "Running..." widget only once a run has
+# lasted 500 ms, and a busy browser may draw the first elements before it has read the rest. SETTLED_JS is true
+# once the page is idle, has no spinner, and its elements and text have not changed for 750 ms (longer than that delay).
+SETTLED_JS = ("() => { const w = window, now = Date.now();"
+              " const shape = document.querySelectorAll('[data-testid=\"stElementContainer\"]').length + ':'"
+              " + document.body.innerText.length;"
+              f" if (!({IDLE_JS}) || document.querySelector('[data-testid=\"stSpinner\"]') || w.__shape !== shape)"
+              " { w.__shape = shape; w.__since = now; return false; }"
+              " return now - w.__since >= 750; }")
 
 
 def free_port() -> int:

@@ -3,7 +3,7 @@ on the home it filled, driven by Debian's chromium through Playwright.
 
 ``ready`` on an empty home trains one run of every kind (retrieval, then item-to-item and ranking on
 its split), one progress bar per run; a second start finds them and loads no TensorFlow. Then one
-app server on that home: every section of every page is full on the first visit, with no click (the
+app server on that home: every section of every page is full on its first visit, with no button to press (the
 item-to-item column of *Per movie* and both stages of *Per user* included), the server's very first
 request being a deep link. Then, on the same server, what a newcomer does: trains a tiny model
 through the UI, shows its code and downloads it, asks for recommendations for user 42, "for me" and
@@ -20,6 +20,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import nbformat
@@ -28,7 +29,7 @@ import pytest
 from recsys.notebook import writer
 from recsys.store import kinds
 from tests.browser import check_clean, home_with_data, new_page, open_train, settle
-from tests.serve import IDLE_JS, ROOT, streamlit_server
+from tests.serve import ROOT, streamlit_server
 
 SHOTS = os.environ.get("RECSYS_SCREENSHOTS")
 # What a page says when a section is empty and needs a click or a training first.
@@ -118,31 +119,35 @@ def test_ready_trains_every_kind_once_with_one_bar_each(first_start, cli, monkey
 
 @pytest.mark.browser
 def test_every_section_of_every_page_is_full_on_the_first_visit(first_start, server, chromium):
-    pages = {  # path -> (text that shows the page is done, how many tables at least)
-        "/recommend": ("NDCG@10, after stage 2", 5),  # profile, BruteForce, ScaNN, stage 1, stage 2
-        "/": ("Where to go next", 0),
-        "/train": ("Nothing trained in this session yet", 0),
-        "/recommend?mode=movie": ("Item-to-item model · hit rate @10", 5),  # three answers, BruteForce, ScaNN
-        "/ann": ("Speedup (one query at a time)", 1),
-        "/compare": ("Ranking runs", 3),  # retrieval, item-to-item and ranking runs
-        "/embeddings": ("Embedding map", 0),
-    }
-    # Each page is loaded afresh (``goto``): a new Streamlit session, so a first visit (one browser tab: a new
-    # context per page costs Chromium seconds of its start-up). The server's very first request is a deep link
-    # (a teacher's shared URL after a restart): it must open the page inside app.py's navigation.
+    pages = [  # (how to get there, the path it shows, text that shows the page is done, how many tables at least)
+        ("/recommend", "/recommend", "NDCG@10, after stage 2", 5),  # profile, BruteForce, ScaNN, stage 1, stage 2
+        ("Per movie", "/recommend", "Item-to-item model · hit rate @10", 5),  # three answers, BruteForce, ScaNN
+        ("Home", "/", "Where to go next", 0),
+        ("Train", "/train", "Nothing trained in this session yet", 0),
+        ("ANN lab", "/ann", "Speedup (one query at a time)", 1),
+        ("Compare runs", "/compare", "Ranking runs", 3),  # retrieval, item-to-item and ranking runs
+        ("Embedding map", "/embeddings", "Embedding map", 0),
+    ]
+    # The server's very first request is a deep link (a teacher's shared URL after a restart): it must open the
+    # page inside app.py's navigation. Then a visitor's tour in that session: Per movie, and every page from the
+    # sidebar, each drawn for the first time on this server (whose caches are all cold).
     with new_page(chromium) as page:
-        for path, (done, tables) in pages.items():
-            page.goto(server + path)
-            page.get_by_text(done, exact=False).first.wait_for(timeout=300_000)
-            page.wait_for_function(f"() => {IDLE_JS} && !document.querySelector('[data-testid=\"stSpinner\"]')",
-                                   timeout=300_000)
+        for how, path, done, tables in pages:
+            if how.startswith("/"):
+                page.goto(server + how)
+            elif how == "Per movie":
+                page.get_by_text(how, exact=True).click()
+            else:
+                page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=how).click()
+            settle(page, done, timeout_s=300)
+            assert urllib.parse.urlparse(page.url).path == path, (how, page.url)
             body = page.inner_text("body")
-            assert page.locator('[data-testid="stException"]').count() == 0, path
-            assert "Traceback" not in body and "Error:" not in body, (path, body[:2000])
-            assert not [e for e in EMPTY if e in body], (path, [e for e in EMPTY if e in body])
-            assert page.locator('[data-testid="stDataFrame"]').count() >= tables, path
+            assert page.locator('[data-testid="stException"]').count() == 0, how
+            assert "Traceback" not in body and "Error:" not in body, (how, body[:2000])
+            assert not [e for e in EMPTY if e in body], (how, [e for e in EMPTY if e in body])
+            assert page.locator('[data-testid="stDataFrame"]').count() >= tables, how
             nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
-            assert "ANN lab" in nav and "Embedding map" in nav and "shared" not in nav.lower(), (path, nav)
+            assert "ANN lab" in nav and "Embedding map" in nav and "shared" not in nav.lower(), (how, nav)
 
 
 @pytest.mark.browser
@@ -223,7 +228,7 @@ def test_a_newcomers_journey_in_chromium(first_start, server, chromium):
 
         page.get_by_role("link", name="Compare runs").first.click()  # the session's run, taken home from Compare
         page.get_by_text("Take a run home", exact=True).wait_for(timeout=120_000)
-        page.wait_for_function(f"() => {IDLE_JS}", timeout=60_000)
+        settle(page, "Take a run home", timeout_s=60)
         with page.expect_download(timeout=60_000) as download:
             page.get_by_role("button", name="Download as notebook").click()
         assert nbformat.reads(Path(download.value.path()).read_text(), as_version=4).cells == nb.cells
