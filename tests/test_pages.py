@@ -179,8 +179,8 @@ def test_recommend_page_links(tiny_run):
     warned = texts(at.warning)
     for part in ("user_id='9999' is not a user", "k='abc' is not a number", "exclude_seen='maybe' is not true/false"):
         assert part in warned, warned
-    assert (at.selectbox(key="recommend_user").value, at.slider(key="k").value, at.toggle(key="exclude_seen").value) == (
-        "42", 10, True)
+    shown = at.selectbox(key="recommend_user").value, at.slider(key="k").value, at.toggle(key="exclude_seen").value
+    assert shown == ("42", 10, True)
     assert [len(d.value) for d in at.dataframe[-2:]] == [10, 10]
     assert at.query_params["user_id"] == "42" and at.query_params["k"] == "10"  # the URL now says what is shown
     at.slider(key="k").set_value(5).run()  # a changed setting: the link's notices are done
