@@ -73,12 +73,8 @@ def check_clean(page) -> None:
 
 
 def open_train(page, url: str, query: str) -> None:
-    """Open the Train page by a deep link with ``query``, in app.py's navigation, clean, nothing trained yet.
-
-    Every browser test on the shared server starts here, so the server's very first request is
-    such a deep link (a teacher's shared URL after a restart), whichever test runs first: it must
-    open the Train page inside app.py's navigation, not a bare page file.
-    """
+    """Open the Train page by a deep link with ``query`` (a new session), in app.py's navigation, clean, nothing
+    trained yet in that session."""
     page.goto(f"{url}/train?{query}")
     settle(page, "Nothing trained in this session yet")
     check_clean(page)

@@ -36,7 +36,7 @@ IDLE_JS = ("!document.querySelector('[data-testid=\"stStatusWidget\"]')"
            " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
 # IDLE_JS alone can be true in the middle of a run: Streamlit shows its "Running..." widget only once a run has
 # lasted 500 ms, and a busy browser may draw the first elements before it has read the rest. SETTLED_JS is true
-# once the page is idle, has no spinner, and its elements and text have not changed for 750 ms (longer than that delay).
+# once the page is idle, has no spinner, and its elements and text have not changed for 750 ms (past that delay).
 SETTLED_JS = ("() => { const w = window, now = Date.now();"
               " const shape = document.querySelectorAll('[data-testid=\"stElementContainer\"]').length + ':'"
               " + document.body.innerText.length;"

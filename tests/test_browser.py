@@ -227,8 +227,7 @@ def test_a_newcomers_journey_in_chromium(first_start, server, chromium):
         screenshot(page, "home.png")
 
         page.get_by_role("link", name="Compare runs").first.click()  # the session's run, taken home from Compare
-        page.get_by_text("Take a run home", exact=True).wait_for(timeout=120_000)
-        settle(page, "Take a run home", timeout_s=60)
+        settle(page, "Take a run home", timeout_s=120)
         with page.expect_download(timeout=60_000) as download:
             page.get_by_role("button", name="Download as notebook").click()
         assert nbformat.reads(Path(download.value.path()).read_text(), as_version=4).cells == nb.cells
@@ -241,8 +240,7 @@ def test_recommend_for_me_in_chromium(server, chromium):
     with new_page(chromium) as page:
         # Our best's levers on a tiny scale: the user tower reads the history, so picks are a user (8 epochs for
         # the README's screenshot, so that its lists are a trained model's; 2 are enough for what is checked).
-        page.goto(f"{server}/train?preset=best&epochs={8 if SHOTS else 2}")
-        settle(page, "Nothing trained in this session yet")
+        open_train(page, server, f"preset=best&epochs={8 if SHOTS else 2}")
         page.get_by_role("button", name="Train", exact=True).click()
         settle(page, DONE)
         check_clean(page)

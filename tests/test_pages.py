@@ -181,6 +181,9 @@ def test_recommend_page_links(tiny_run):
         assert part in warned, warned
     shown = at.selectbox(key="recommend_user").value, at.slider(key="k").value, at.toggle(key="exclude_seen").value
     assert shown == ("42", 10, True)
+    # A session's pages share widget keys, and the Train page keys its levers by their names: none here
+    widgets = (at.radio, at.slider, at.toggle, at.selectbox, at.multiselect, at.select_slider, at.number_input)
+    assert not {w.key for kind in widgets for w in kind} & set(LEVERS)
     assert [len(d.value) for d in at.dataframe[-2:]] == [10, 10]
     assert at.query_params["user_id"] == "42" and at.query_params["k"] == "10"  # the URL now says what is shown
     at.slider(key="k").set_value(5).run()  # a changed setting: the link's notices are done
@@ -206,7 +209,7 @@ def test_recommend_page_links(tiny_run):
     # picker had the key of the `user_id` lever, a toggle: Per movie, then Train, raised a TypeError).
     at.switch_page("app_pages/train.py").run()
     assert_clean(at)
-    assert at.toggle(key="user_id").value is TUTORIAL.user_id
+    assert at.toggle(key="recommend_user").value is TUTORIAL.user_id
     at.switch_page("app_pages/recommend.py").run()
     assert_clean(at)
     assert at.radio(key="mode").value == "Per movie" and at.selectbox(key="movie_title").value == "Star Wars (1977)"
