@@ -209,7 +209,7 @@ def test_recommend_page_links(tiny_run):
     # picker had the key of the `user_id` lever, a toggle: Per movie, then Train, raised a TypeError).
     at.switch_page("app_pages/train.py").run()
     assert_clean(at)
-    assert at.toggle(key="recommend_user").value is TUTORIAL.user_id
+    assert at.toggle(key="user_id").value is TUTORIAL.user_id
     at.switch_page("app_pages/recommend.py").run()
     assert_clean(at)
     assert at.radio(key="mode").value == "Per movie" and at.selectbox(key="movie_title").value == "Star Wars (1977)"
