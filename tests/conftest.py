@@ -63,22 +63,20 @@ def ml100k():
 
 @pytest.fixture(scope="session")
 def tutorial_run(ml100k):
-    """The TFRS tutorial's preset, trained and saved once (3 epochs): the tutorial's numbers to check."""
+    """The TFRS tutorial's preset, trained once per test run (3 epochs): the tutorial's numbers to check."""
     from recsys.config import TUTORIAL
-    from recsys.store import runs
+    from tests import shared_runs
 
-    run, _ = runs.train_or_load(TUTORIAL, ml100k)
-    return run
+    return shared_runs.get(TUTORIAL, ml100k)
 
 
 @pytest.fixture(scope="session")
 def tiny_run(ml100k):
-    """A tiny trained and saved run (dim 8, 1 epoch): enough to exercise serving code."""
-    from recsys.store import runs
+    """A tiny trained and saved run (dim 8, 1 epoch), trained once per test run: enough to exercise serving code."""
+    from tests import shared_runs
     from tests.helpers import TINY
 
-    run, _ = runs.train_or_load(TINY, ml100k)
-    return run
+    return shared_runs.get(TINY, ml100k)
 
 
 class CliResult:

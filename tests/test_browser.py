@@ -27,7 +27,8 @@ import nbformat
 import pytest
 
 from recsys.notebook import writer
-from recsys.store import kinds
+from recsys.store import kinds, runs
+from tests import shared_runs
 from tests.browser import check_clean, home_with_data, new_page, open_train, settle
 from tests.serve import ROOT, streamlit_server
 
@@ -70,6 +71,8 @@ def first_start(ml100k, tmp_path_factory):
         mp.setenv("RECSYS_HOME", str(home))
         rc = main(["ready", "--preset", "tutorial"])
     assert rc == 0, err.getvalue()[-2000:]
+    for run in runs.list_runs(home / "runs", kind=None):  # its item-to-item run is tests/test_kinds.py's "our best"
+        shared_runs.publish(run)
     return home, err.getvalue()
 
 
@@ -82,8 +85,6 @@ def server(first_start):
 
 @pytest.mark.slow
 def test_ready_trains_every_kind_once_with_one_bar_each(first_start, cli, monkeypatch):
-    from recsys.store import runs
-
     home, stderr = first_start
     monkeypatch.setenv("RECSYS_HOME", str(home))  # in this process too, for the store and the commands below
     found = {name: runs.list_runs(kind=name) for name in kinds.KINDS}
@@ -153,8 +154,6 @@ def test_every_section_of_every_page_is_full_on_the_first_visit(first_start, ser
 @pytest.mark.browser
 def test_a_newcomers_journey_in_chromium(first_start, server, chromium):
     """Train the tiny config; its code and downloads; Recommend per user, "for me", per movie; Home; Compare."""
-    from recsys.store import runs
-
     items = Path(first_start[0]) / "runs"
     for run in runs.list_runs(items, kind="item_to_item"):  # so that Per movie offers to train one (the button is
         runs.delete(run.run_id, items)                      # checked below)

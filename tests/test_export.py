@@ -11,7 +11,7 @@ from recsys import cli
 from recsys.serving import export
 from recsys.serving import export_two_stage as ets
 from recsys.errors import UserError
-from recsys.store import runs
+from tests import shared_runs
 from tests.helpers import TINY_RANKING
 
 
@@ -92,8 +92,7 @@ def test_tied_scores_may_swap():
 @pytest.fixture(scope="module")
 def ranking_run(ml100k):
     """The tiny ranking run on the tiny retrieval run's split (tests/test_two_stage.py trains the same one)."""
-    run, _ = runs.train_or_load(TINY_RANKING, ml100k)
-    return run
+    return shared_runs.get(TINY_RANKING, ml100k)
 
 
 def answers(path, users):

@@ -10,6 +10,7 @@ from recsys.serving import two_stage as serving
 from recsys.serving.recommend import Recommender
 from recsys.store import runs
 from recsys.data import prepared
+from tests import shared_runs
 from tests.helpers import TINY, TINY_RANKING, assert_clean, open_page, run_until, texts
 
 
@@ -70,8 +71,7 @@ def test_both_stages_on_real_ml100k(tiny_run, ml100k):
 @pytest.fixture(scope="module")
 def ranking_run(ml100k):
     """A tiny ranking run on the tiny retrieval run's split (the same one tests/test_ranking.py trains)."""
-    run, _ = runs.train_or_load(TINY_RANKING, ml100k)
-    return run
+    return shared_runs.get(TINY_RANKING, ml100k)
 
 
 def test_the_final_list_is_a_reordering_of_the_retrieved_candidates(tiny_run, ranking_run, ml100k):
