@@ -38,13 +38,13 @@ def get(config, ds):
 
 def copy(src: Path, root: Path | None = None):
     """Copy a saved run's folder into ``root`` (default: this home's runs) whole, then read it from there."""
-    from recsys import paths
+    from recsys import atomic, paths
     from recsys.store import runs
 
     root = Path(root or paths.runs_dir())
-    tmp = root / f".tmp-copy-{src.name}-{os.getpid()}"
-    shutil.copytree(src, tmp)
-    os.replace(tmp, root / src.name)  # whole or not at all, as the run store writes
+    with atomic.staging(root) as tmp:  # whole or not at all, as the run store writes
+        shutil.copytree(src, tmp, dirs_exist_ok=True)
+    os.rename(tmp, root / src.name)
     return runs.load(src.name, root)
 
 
