@@ -2,7 +2,7 @@
 
 The registry walk generates a notebook per lever set to a value other than its default (and
 random lever combinations) without running it: valid nbformat, every code cell valid Python,
-the lever's own lines in it. The executed notebook is the tiny run's (dim 8, 1 epoch) on the
+the lever's own lines in it. The executed notebook is a tiny run's (dim 8, 1 epoch, batches of 1,024) on the
 real ML-100k, run top to bottom by nbclient in a new ipykernel process that inherits this
 session's $RECSYS_HOME. The Train page's "Show the code" and its downloads are tested in Chromium
 with the other browser tests (``tests/test_browser.py``).
@@ -20,9 +20,13 @@ from recsys import config as cfg
 from recsys.cli import main
 from recsys.errors import UserError
 from recsys.notebook import levers, writer
-from tests.helpers import TINY_RANKING, other_value
+from tests import shared_runs
+from tests.helpers import TINY, TINY_RANKING, other_value
 
 IDENTITY = writer.Identity(run_id="test", export_dir="export", test_key="0123456789ab")
+# The executed notebook's run: the tiny run in batches of 1,024, since the tutorial's loss builds the whole
+# batch x batch matrix of scores (batches of 4,096: 20 steps of 16.8M scores, ~6 CPU-s in the kernel; of 1,024: ~2).
+EXECUTED = TINY.with_(batch_size=1024)
 # Levers that need another one on to be valid (TrainConfig.validate says why).
 COMPANIONS = {"user_id": {"user_features": True}, "history_dropout": {"history_encoder": True}}
 
@@ -123,7 +127,7 @@ def test_the_cli_writes_the_notebook_and_the_script(tiny_run, tmp_path, capsys):
 
 @pytest.fixture(scope="module", autouse=True)
 def executing(request, tmp_path_factory):
-    """The tiny run's notebook, executed top to bottom in a fresh kernel (``bench notebook``'s own path).
+    """``EXECUTED``'s notebook, executed top to bottom in a fresh kernel (``bench notebook``'s own path).
 
     Started with the module's first test, in a thread (the kernel is a process of its own), so that
     the kernel's start-up and training run while the tests above run; ``executed`` waits for it.
@@ -139,10 +143,11 @@ def executing(request, tmp_path_factory):
     if not any("executed" in item.fixturenames for item in request.session.items if item.module is request.module):
         yield None
         return
-    ml100k, tiny_run = request.getfixturevalue("ml100k"), request.getfixturevalue("tiny_run")
+    ml100k = request.getfixturevalue("ml100k")
+    run = shared_runs.get(EXECUTED, ml100k)
     folder = tmp_path_factory.mktemp("executed")
     with ThreadPoolExecutor(1) as pool:
-        yield folder, pool.submit(bench.run_notebook, tiny_run, ml100k, folder)
+        yield folder, pool.submit(bench.run_notebook, run, ml100k, folder)
 
 
 @pytest.fixture(scope="module")
@@ -157,13 +162,13 @@ def outputs(nb, starts: str) -> str:
 
 
 @pytest.mark.slow
-def test_the_notebook_runs_to_the_end_in_a_fresh_kernel(executed, tiny_run):
+def test_the_notebook_runs_to_the_end_in_a_fresh_kernel(executed, ml100k):
     folder, got = executed
     nb = got["notebook"]
     assert "wrote export" in outputs(nb, "def all_vectors")  # the last cell ran
     assert got["same_split"] and "the run's own test ratings" in outputs(nb, "tf.random.set_seed")
     assert "the lab's offline loader" in outputs(nb, 'VARIANT = "100k"')  # no network here: the fallback ran
-    assert got["results"]["run_id"] == tiny_run.run_id
+    assert got["results"]["run_id"] == shared_runs.get(EXECUTED, ml100k).run_id
 
 
 @pytest.mark.slow
