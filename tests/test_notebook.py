@@ -125,16 +125,65 @@ def test_the_cli_writes_the_notebook_and_the_script(tiny_run, tmp_path, capsys):
     compile(script.read_text(), str(script), "exec")
 
 
+# Every lever's code at work, three notebooks (dim 8, 1 epoch): the in-batch softmax with every option and the
+# mean history, the multinomial loss with the history encoder on the temporal split, the full softmax.
+COMBINATIONS = {
+    "in-batch": dict(popularity_correction=True, validation_fraction=0.1, l2=0.01, user_features=True,
+                     movie_features=True, deep_layers=(16,), remove_accidental_hits=True, temperature=0.5,
+                     num_hard_negatives=100, movie_bias=True, user_id_dropout=0.3, user_history=True, batch_size=1024),
+    "multinomial": dict(multinomial=True, history_encoder=True, history_dropout=0.5, user_id=False,
+                        user_features=True, movie_bias=True, deep_layers=(16,), l2=0.001, validation_fraction=0.1,
+                        split="temporal", optimizer="adam", learning_rate=0.01),
+    "full softmax": dict(full_softmax=True, history_encoder=True, temperature=0.5, l2=0.01, split_fraction=0.9),
+}
+
+
+def run_cells(config, ds, export_dir, until: str, run_id: str = "test") -> dict:
+    """Run ``config``'s notebook cells in this process, up to and including the section ``until``: their namespace."""
+    identity = writer.Identity(run_id=run_id, export_dir=str(export_dir), test_key=writer.test_key(ds, config))
+    space = {}
+    for cell in writer.cells(config, identity):
+        exec(compile(cell.code, cell.section, "exec"), space)
+        if cell.section == until:
+            return space
+    raise AssertionError(f"no section {until!r}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(COMBINATIONS))
+def test_lever_combinations_train_and_evaluate(ml100k, tmp_path, name, capsys):
+    """The notebook's cells up to evaluate, run here on the real ML-100k: FactorizedTopK agrees with our evaluator."""
+    from recsys.evaluation import topk
+    from recsys.data import prepared
+
+    config = TINY.with_(**COMBINATIONS[name]).validate()
+    space = run_cells(config, ml100k, tmp_path / "export", until="evaluate", run_id=name)
+    printed = capsys.readouterr().out
+    assert "the run's own test ratings" in printed
+    if config.validation_fraction:
+        assert "kept epoch 1 of 1" in printed
+    users = space["model"].user_model(space["unique_user_ids"]).numpy()
+    movies = space["model"].movie_model(space["unique_movie_titles"]).numpy()
+    p = prepared.prepare(ml100k, config)
+    order_u = np.searchsorted(space["unique_user_ids"], ml100k.user_ids.astype(str))
+    order_m = np.searchsorted(space["unique_movie_titles"], ml100k.titles.astype(str))
+    ours = topk.accuracy_at(topk.ranks(users[order_u], movies[order_m], p.test_users, p.test_movies))
+    factorized = space["test_metrics"]["factorized_top_k/top_100_categorical_accuracy"]
+    assert abs(factorized - ours["top_100"]) <= 0.002, (factorized, ours)
+    assert ours["top_100"] > 0.05  # trained
+
+
 @pytest.fixture(scope="module", autouse=True)
 def executing(request, tmp_path_factory):
     """``EXECUTED``'s notebook, executed top to bottom in a fresh kernel (``bench notebook``'s own path).
 
     Started with the module's first test, in a thread (the kernel is a process of its own), so that
     the kernel's start-up and training run while the tests above run; ``executed`` waits for it.
-    Not started when no selected test reads it. The tests that run notebook cells in this process
-    come after it: the data cell imports TensorFlow Datasets, whose lazy imports replace
-    ``builtins.__import__`` for the whole process while they run, and an import in this thread's
-    Jupyter client at that moment fails ("Relative import statements not supported").
+    Not started when no selected test reads it. A notebook's data cell runs here first: its first
+    import of TensorFlow Datasets runs TFDS's lazy imports, which replace ``builtins.__import__``
+    for the whole process while they run, and an import in the thread's Jupyter client at that
+    moment would fail ("Relative import statements not supported"). After it, the notebook cells
+    the tests above run in this process import nothing new.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -146,6 +195,7 @@ def executing(request, tmp_path_factory):
     ml100k = request.getfixturevalue("ml100k")
     run = shared_runs.get(EXECUTED, ml100k)
     folder = tmp_path_factory.mktemp("executed")
+    run_cells(TINY, ml100k, folder / "imports", until="data")
     with ThreadPoolExecutor(1) as pool:
         yield folder, pool.submit(bench.run_notebook, run, ml100k, folder)
 
@@ -195,47 +245,3 @@ def test_the_exported_savedmodel_reloads_with_the_bruteforce_titles(executed, ml
     users, movies = bench.exported_vectors(folder / "export", ml100k)  # and what the vectors say, in NumPy
     row = users[list(ml100k.user_ids).index("42")] @ movies.T
     assert np.allclose(np.sort(row)[::-1][:10], scores[0].numpy(), atol=1e-4)
-
-
-# Every lever's code at work, three notebooks (dim 8, 1 epoch): the in-batch softmax with every option and the
-# mean history, the multinomial loss with the history encoder on the temporal split, the full softmax.
-COMBINATIONS = {
-    "in-batch": dict(popularity_correction=True, validation_fraction=0.1, l2=0.01, user_features=True,
-                     movie_features=True, deep_layers=(16,), remove_accidental_hits=True, temperature=0.5,
-                     num_hard_negatives=100, movie_bias=True, user_id_dropout=0.3, user_history=True, batch_size=1024),
-    "multinomial": dict(multinomial=True, history_encoder=True, history_dropout=0.5, user_id=False,
-                        user_features=True, movie_bias=True, deep_layers=(16,), l2=0.001, validation_fraction=0.1,
-                        split="temporal", optimizer="adam", learning_rate=0.01),
-    "full softmax": dict(full_softmax=True, history_encoder=True, temperature=0.5, l2=0.01, split_fraction=0.9),
-}
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(COMBINATIONS))
-def test_lever_combinations_train_and_evaluate(ml100k, tmp_path, name, capsys):
-    """The notebook's cells up to evaluate, run here on the real ML-100k: FactorizedTopK agrees with our evaluator."""
-    from recsys.evaluation import topk
-    from recsys.data import prepared
-    from tests.helpers import TINY
-
-    config = TINY.with_(**COMBINATIONS[name]).validate()
-    identity = writer.Identity(run_id=name, export_dir=str(tmp_path / "export"),
-                               test_key=writer.test_key(ml100k, config))
-    space = {}
-    for cell in writer.cells(config, identity):
-        exec(compile(cell.code, cell.section, "exec"), space)
-        if cell.section == "evaluate":
-            break
-    printed = capsys.readouterr().out
-    assert "the run's own test ratings" in printed
-    if config.validation_fraction:
-        assert "kept epoch 1 of 1" in printed
-    users = space["model"].user_model(space["unique_user_ids"]).numpy()
-    movies = space["model"].movie_model(space["unique_movie_titles"]).numpy()
-    p = prepared.prepare(ml100k, config)
-    order_u = np.searchsorted(space["unique_user_ids"], ml100k.user_ids.astype(str))
-    order_m = np.searchsorted(space["unique_movie_titles"], ml100k.titles.astype(str))
-    ours = topk.accuracy_at(topk.ranks(users[order_u], movies[order_m], p.test_users, p.test_movies))
-    factorized = space["test_metrics"]["factorized_top_k/top_100_categorical_accuracy"]
-    assert abs(factorized - ours["top_100"]) <= 0.002, (factorized, ours)
-    assert ours["top_100"] > 0.05  # trained
