@@ -21,16 +21,11 @@ run: data                         ## start the app on http://localhost:$(PORT) (
 
 # Both test targets let Python keep the byte code of our modules (__pycache__/, ignored by git) even where the shell
 # sets PYTHONDONTWRITEBYTECODE: some twenty processes of a run (workers, servers, exports, kernels) import recsys and
-# the tests, and each would compile them again. The quiet tests run alone after the parallel run; their process
-# starts beside it (imports, collection) and waits for $RECSYS_TEST_AFTER (tests/conftest.py), its output kept
-# until the end.
+# the tests, and each would compile them again.
 test: $(VENV)/.installed          ## the whole suite, what CI runs, on two workers (changes no tracked file)
 	unset PYTHONDONTWRITEBYTECODE; export RECSYS_TEST_DATA=$$(mktemp -d); trap 'rm -rf "$$RECSYS_TEST_DATA"' EXIT; \
-	RECSYS_TEST_AFTER="$$RECSYS_TEST_DATA/parallel.done" $(PY) -m pytest -q -m quiet -p no:xdist \
-	  -p no:hypothesispytest $$(grep -l "mark.quiet" tests/test_*.py) > "$$RECSYS_TEST_DATA/quiet.log" 2>&1 & \
-	quiet=$$!; $(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not quiet"; parallel=$$?; \
-	touch "$$RECSYS_TEST_DATA/parallel.done"; wait $$quiet; alone=$$?; cat "$$RECSYS_TEST_DATA/quiet.log"; \
-	[ $$parallel -eq 0 ] && [ $$alone -eq 0 ]
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not quiet" && \
+	$(PY) -m pytest -q -m quiet -p no:xdist -p no:hypothesispytest $$(grep -l "mark.quiet" tests/test_*.py)
 
 test-fast: $(VENV)/.installed     ## the loop while you work: no browser, nothing slow (under a minute)
 	unset PYTHONDONTWRITEBYTECODE; $(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not browser and not slow and not quiet"

@@ -13,7 +13,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 # One thread per pool (TensorFlow's two, the BLAS's) in every process of the suite: the two test workers, their
@@ -50,18 +49,6 @@ data_cache.seed(HOME)
 SLOWEST_FIRST = ("test_browser.py", "test_data.py", "test_formats.py", "test_notebook.py", "test_export.py",
                  "test_server.py", "test_pages.py", "test_two_tower.py", "test_item_to_item.py", "test_two_stage.py",
                  "test_distributed.py", "test_atomic.py", "test_kinds.py", "test_topk.py")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtestloop(session):
-    """With ``$RECSYS_TEST_AFTER`` (make test's quiet run, started beside the parallel run so that its start-up is
-    off the clock): collected, wait for that file before running any test; stop if its folder goes (make was
-    interrupted)."""
-    after = os.environ.get("RECSYS_TEST_AFTER")
-    while after and not os.path.exists(after):
-        if not os.path.isdir(os.path.dirname(after)):
-            pytest.exit("the parallel run was interrupted", returncode=2)
-        time.sleep(0.2)
 
 
 def pytest_collection_modifyitems(items):
