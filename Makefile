@@ -6,6 +6,11 @@ PORT   ?= 8501
 
 .PHONY: run test test-fast screenshots data bench clean
 
+# Python keeps the byte code of our modules (__pycache__/, ignored by git) even where the shell sets
+# PYTHONDONTWRITEBYTECODE: some twenty processes of a test run (workers, servers, exports, kernels) import recsys and
+# the tests, and each would compile them again.
+unexport PYTHONDONTWRITEBYTECODE
+
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
@@ -19,16 +24,13 @@ run: data                         ## start the app on http://localhost:$(PORT) (
 	$(PY) -m recsys ready
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
-# Both test targets let Python keep the byte code of our modules (__pycache__/, ignored by git) even where the shell
-# sets PYTHONDONTWRITEBYTECODE: some twenty processes of a run (workers, servers, exports, kernels) import recsys and
-# the tests, and each would compile them again.
 test: $(VENV)/.installed          ## the whole suite, what CI runs, on two workers (changes no tracked file)
-	unset PYTHONDONTWRITEBYTECODE; export RECSYS_TEST_DATA=$$(mktemp -d); trap 'rm -rf "$$RECSYS_TEST_DATA"' EXIT; \
+	export RECSYS_TEST_DATA=$$(mktemp -d); trap 'rm -rf "$$RECSYS_TEST_DATA"' EXIT; \
 	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not quiet" && \
 	$(PY) -m pytest -q -m quiet -p no:xdist -p no:hypothesispytest $$(grep -l "mark.quiet" tests/test_*.py)
 
 test-fast: $(VENV)/.installed     ## the loop while you work: no browser, nothing slow (under a minute)
-	unset PYTHONDONTWRITEBYTECODE; $(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not browser and not slow and not quiet"
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not browser and not slow and not quiet"
 
 screenshots: $(VENV)/.installed   ## refresh the README's screenshots (docs/screenshots) from the browser test
 	RECSYS_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/test_browser.py

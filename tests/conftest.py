@@ -43,8 +43,8 @@ data_cache.seed(HOME)
 # The longest files first: with ``pytest -n 2 --dist loadfile --no-loadscope-reorder`` (make test) each worker takes
 # the next file when it is free, so the two finish close together when the long ones are not left for last.
 # (Without --no-loadscope-reorder, pytest-xdist orders files by their number of tests instead.) Two files that need
-# no trained run come second: the browser tests' first start tunes the default split's baselines (~6 s, one process
-# at a time), and the other worker, on a file that trains, would only wait for them. Then the notebook tests, whose
+# neither a saved run nor the default split's baselines come second: the browser tests' first start tunes those
+# (~6 s, one process at a time), and the other worker, on a file that saves a run, would only wait for them. Then the notebook tests, whose
 # kernel works beside the worker: two busy processes while the browser tests mostly wait on the page.
 SLOWEST_FIRST = ("test_browser.py", "test_data.py", "test_formats.py", "test_notebook.py", "test_export.py",
                  "test_server.py", "test_pages.py", "test_two_tower.py", "test_item_to_item.py", "test_two_stage.py",

@@ -25,7 +25,7 @@ from tests.helpers import TINY, TINY_RANKING, other_value
 
 IDENTITY = writer.Identity(run_id="test", export_dir="export", test_key="0123456789ab")
 # The executed notebook's run: the tiny run in batches of 1,024, since the tutorial's loss builds the whole
-# batch x batch matrix of scores (batches of 4,096: 20 steps of 16.8M scores, ~6 CPU-s in the kernel; of 1,024: ~2).
+# batch x batch matrix of scores (its fit cell: 5.7-6.8 CPU-s in batches of 4,096, 1.2-1.5 in batches of 1,024).
 EXECUTED = TINY.with_(batch_size=1024)
 # Levers that need another one on to be valid (TrainConfig.validate says why).
 COMPANIONS = {"user_id": {"user_features": True}, "history_dropout": {"history_encoder": True}}
@@ -93,7 +93,6 @@ def test_any_lever_combination_gives_a_valid_notebook(values):
     except UserError:  # a combination the registry refuses: no run can have it
         return
     check(config)
-
 
 
 @pytest.mark.slow
@@ -195,7 +194,7 @@ def executing(request, tmp_path_factory):
     ml100k = request.getfixturevalue("ml100k")
     run = shared_runs.get(EXECUTED, ml100k)
     folder = tmp_path_factory.mktemp("executed")
-    run_cells(TINY, ml100k, folder / "imports", until="data")
+    run_cells(EXECUTED, ml100k, folder / "imports", until="data")
     with ThreadPoolExecutor(1) as pool:
         yield folder, pool.submit(bench.run_notebook, run, ml100k, folder)
 
