@@ -25,9 +25,7 @@ run: data                         ## start the app on http://localhost:$(PORT) (
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
 test: $(VENV)/.installed          ## the whole suite, what CI runs, on two workers (changes no tracked file)
-	export RECSYS_TEST_DATA=$$(mktemp -d); trap 'rm -rf "$$RECSYS_TEST_DATA"' EXIT; \
-	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not quiet" && \
-	$(PY) -m pytest -q -m quiet -p no:xdist -p no:hypothesispytest $$(grep -l "mark.quiet" tests/test_*.py)
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 test-fast: $(VENV)/.installed     ## the loop while you work: no browser, nothing slow (under a minute)
 	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not browser and not slow and not quiet"

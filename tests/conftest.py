@@ -4,7 +4,7 @@ The suite never touches a developer's own ``$RECSYS_HOME``: it always works in a
 temporary folder, removed when the session ends, seeded with the ML-100k that
 ``tests/data_cache.py`` fetches and parses once per machine. With ``pytest -n 2`` each worker
 has a home of its own (its runs), and the workers share one ``data/`` folder (a link to one
-made by the controller, or given as ``$RECSYS_TEST_DATA``: ``make test`` gives its two pytest runs one): the
+made by the controller, or given as ``$RECSYS_TEST_DATA``): the
 parsed dataset, and each split's strong baselines, tuned once for the whole run
 (``recsys/training/baselines.py`` locks a split while one process tunes it).
 """
@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 # One thread per pool (TensorFlow's two, the BLAS's) in every process of the suite: the two test workers, their
@@ -49,11 +50,41 @@ data_cache.seed(HOME)
 SLOWEST_FIRST = ("test_browser.py", "test_data.py", "test_formats.py", "test_notebook.py", "test_export.py",
                  "test_server.py", "test_pages.py", "test_two_tower.py", "test_item_to_item.py", "test_two_stage.py",
                  "test_distributed.py", "test_atomic.py", "test_kinds.py", "test_topk.py")
+# Handed out last: its ``quiet`` tests wait for the other workers to finish (``alone``).
+LAST = ("test_latency.py",)
 
 
 def pytest_collection_modifyitems(items):
-    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file's tests keep their order
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST + ("",) + LAST)}
+    items.sort(key=lambda item: rank.get(item.path.name, rank[""]))  # stable: a file's tests keep their order
+
+
+def _finished(worker: str) -> Path:
+    """The file a test worker leaves when its session is over (this run's workers only)."""
+    return Path(os.environ["RECSYS_TEST_DATA"]) / f"finished-{os.environ['PYTEST_XDIST_TESTRUNUID']}-{worker}"
+
+
+def pytest_sessionfinish(session):
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        _finished(os.environ["PYTEST_XDIST_WORKER"]).touch()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    """A ``quiet`` test makes contention of its own and asserts it was seen: it runs alone (its fixtures are set up
+    already), once every other test worker has finished its session; another worker's load would make what it sees
+    a coin toss."""
+    me = os.environ.get("PYTEST_XDIST_WORKER")
+    if me is None or item.get_closest_marker("quiet") is None:
+        return
+    others = int(os.environ["PYTEST_XDIST_WORKER_COUNT"]) - 1
+    folder, mine = _finished(me).parent, _finished(me).name
+    prefix = mine[:-len(me)]
+    deadline = time.monotonic() + 900
+    while len([f for f in folder.glob(prefix + "*") if f.name != mine]) < others:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the other {others} test worker(s) did not finish within 900 s; a quiet test runs alone")
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")

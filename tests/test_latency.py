@@ -38,7 +38,7 @@ def burst(ms: float, clock: float, busy: bool) -> latency.Burst:
     return latency.Burst(ms=ms, queries=9, at=1e9 + clock, clock=clock, slow_returns=9 if busy else 0, busy=busy)
 
 
-@pytest.mark.quiet  # its contention must be the only one: make test runs it after the parallel run
+@pytest.mark.quiet  # its contention must be the only one: it waits for the other test workers (conftest.py)
 def test_a_figure_measured_under_contention_is_replaced_by_later_ones(tiny_run, ml100k):
     rec = Recommender(tiny_run, ml100k)
     meter = latency.Meter(refresh_s=0.0)  # every look may measure again: this test is about what is kept
@@ -85,7 +85,7 @@ def test_the_recommend_page_says_how_and_when_its_latency_was_measured(tiny_run)
         assert "(server time)" in shown[label].help
 
 
-@pytest.mark.quiet  # its contention must be the only one: make test runs it after the parallel run
+@pytest.mark.quiet  # its contention must be the only one: it waits for the other test workers (conftest.py)
 def test_the_ann_lab_times_brute_force_again_rather_than_keep_one_figure(tiny_run):
     """The ANN lab keeps a catalog's workload for every visitor; its brute-force timings are not kept for good."""
     from recsys.bench import ann, catalogs
