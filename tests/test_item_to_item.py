@@ -20,6 +20,7 @@ from recsys.store import runs
 from recsys.training import item_to_item as fit_i2i
 from recsys.data import prepared
 from recsys.training import train
+from tests import shared_runs
 
 SMALL = TUTORIAL.with_(embedding_dim=16, epochs=3, batch_size=4096)  # a small, trained config
 LEVERS = {"plain": {}, "movie_bias": dict(movie_bias=True),
@@ -121,8 +122,7 @@ def test_pairs_are_consecutive_or_within_a_window_and_never_cross_users():
 
 @pytest.fixture(scope="module")
 def item_run(ml100k):
-    run, _ = runs.train_or_load(ITEM_DEFAULT.with_(epochs=2), ml100k)
-    return run
+    return shared_runs.get(ITEM_DEFAULT.with_(epochs=2), ml100k)  # trained with the code under test, once per run
 
 
 @pytest.mark.slow

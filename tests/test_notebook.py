@@ -97,15 +97,15 @@ def test_any_lever_combination_gives_a_valid_notebook(values):
 
 @pytest.mark.slow
 def test_bad_input_is_one_line_and_exit_2(ml100k, tiny_run, tmp_path, capsys):
-    from recsys.store import runs
+    from tests import shared_runs
 
     cases = [["--run", "no-such-run", "--out", str(tmp_path / "a.ipynb")],
              ["--run", tiny_run.run_id, "--out", str(tmp_path / "missing" / "a.ipynb")],
              ["--run", tiny_run.run_id, "--out", str(tmp_path)],
              ["--run", tiny_run.run_id, "--out", str(tmp_path / "a.ipynb"), "--script", str(tmp_path / "a.ipynb")],
              ["--run", tiny_run.run_id, "--out", "/proc/a.ipynb"]]
-    for config in (TINY_RANKING, cfg.ITEM_DEFAULT.with_(epochs=1)):  # not retrieval runs
-        cases.append(["--run", runs.train_or_load(config, ml100k)[0].run_id, "--out", str(tmp_path / "b.ipynb")])
+    for config in (TINY_RANKING, cfg.ITEM_DEFAULT.with_(epochs=2)):  # not retrieval runs (other tests' runs too)
+        cases.append(["--run", shared_runs.get(config, ml100k).run_id, "--out", str(tmp_path / "b.ipynb")])
     for argv in cases:
         assert main(["notebook", *argv]) == 2, argv
         err = capsys.readouterr().err

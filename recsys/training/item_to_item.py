@@ -83,10 +83,9 @@ def fit(config: ItemToItemConfig, ds: data_mod.Dataset | None = None, callback=N
                             movie_tables=features.movie_tables(ds) if config.movie_features else None)
     model.compile(optimizer=train.optimizer_for(config))
     spec = {"query": tf.TensorSpec([None], tf.int32), "candidate": tf.TensorSpec([None], tf.int32)}
-    train_step = tf.function(model.train_step, input_signature=[spec])
-
-    rng = np.random.default_rng(config.seed)
     columns = {"query": q_train.astype(np.int32), "candidate": c_train.astype(np.int32)}
+    train_step = train.step_function(model, columns, spec)
+    rng = np.random.default_rng(config.seed)
     history, best, best_score = [], None, -1.0
     for epoch in range(1, config.epochs + 1):
         loss = train.run_epoch(train_step, columns, config.batch_size, rng, epoch, callback)

@@ -124,10 +124,9 @@ def fit(config: RankingConfig, ds: data_mod.Dataset | None = None, callback=None
     model.compile(optimizer=train.optimizer_for(config))
     spec = {"user_idx": tf.TensorSpec([None], tf.int32), "title_idx": tf.TensorSpec([None], tf.int32),
             "rating": tf.TensorSpec([None], tf.float32)}
-    train_step = tf.function(model.train_step, input_signature=[spec])
-
-    rng = np.random.default_rng(config.seed)
     columns = {"user_idx": p.fit_users, "title_idx": p.fit_movies, "rating": p.fit_ratings}
+    train_step = train.step_function(model, columns, spec)
+    rng = np.random.default_rng(config.seed)
     history, best = [], None
     for epoch in range(1, config.epochs + 1):
         loss = train.run_epoch(train_step, columns, config.batch_size, rng, epoch, callback)
