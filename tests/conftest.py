@@ -50,7 +50,7 @@ data_cache.seed(HOME)
 SLOWEST_FIRST = ("test_browser.py", "test_data.py", "test_formats.py", "test_notebook.py", "test_export.py",
                  "test_server.py", "test_pages.py", "test_two_tower.py", "test_item_to_item.py", "test_two_stage.py",
                  "test_distributed.py", "test_atomic.py", "test_kinds.py", "test_topk.py")
-# Handed out last: its ``quiet`` tests wait for the other workers to finish (``alone``).
+# Handed out last: its ``quiet`` tests wait for the other workers to finish (pytest_runtest_call below).
 LAST = ("test_latency.py",)
 
 

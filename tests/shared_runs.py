@@ -1,4 +1,4 @@
-"""Runs that the processes of one test run train once and share: both workers of ``pytest -n 2`` and the quiet run.
+"""Runs that the processes of one test run train once and share: the workers of ``pytest -n 2``.
 
 ``get(config, ds)`` is ``runs.train_or_load(config, ds)`` for a fixture that needs *a* trained run (the tiny run,
 the tutorial's, the tiny ranking run): the first process that asks trains it, with the code under test, into
