@@ -86,8 +86,8 @@ def free_now(samples: int = FREE_SAMPLES) -> bool:
     """Whether the processor is ours right now (no other thread of this process in the way).
 
     A thread that wants the interpreter does not always get it on a yield (the yielding thread may take it back
-    first), so one fast return proves little: a spinning thread went unseen in 3 returns ~1 time in 30, in 20 about
-    1 in 5,000.
+    first), so one fast return proves little: a spinning thread went unseen in 3 returns in a row up to 1 time in 30
+    (fewer when the machine is quiet), in 20 about 1 time in 3,000 to 5,000.
     """
     return all(processor_return_ms() < SLOW_RETURN_MS for _ in range(samples))
 
