@@ -69,13 +69,21 @@ def pytest_sessionfinish(session):
         _finished(os.environ["PYTEST_XDIST_WORKER"]).touch()
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """(pytest-xdist's controller) Whether each test file stays on one worker: then a ``quiet`` test can wait for
+    the others. With ``--dist load`` (plain ``pytest -n 2``) two quiet tests may sit on two workers, each waiting
+    for the other to finish: they do not wait there."""
+    node.workerinput["whole_files"] = node.config.getoption("dist") in ("loadfile", "loadscope")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item):
     """A ``quiet`` test makes contention of its own and asserts it was seen: it runs alone (its fixtures are set up
     already), once every other test worker has finished its session; another worker's load would make what it sees
     a coin toss."""
     me = os.environ.get("PYTEST_XDIST_WORKER")
-    if me is None or item.get_closest_marker("quiet") is None:
+    if me is None or item.get_closest_marker("quiet") is None or not item.config.workerinput.get("whole_files"):
         return
     others = int(os.environ["PYTEST_XDIST_WORKER_COUNT"]) - 1
     folder, mine = _finished(me).parent, _finished(me).name
