@@ -45,8 +45,9 @@ data_cache.seed(HOME)
 # the next file when it is free, so the two finish close together when the long ones are not left for last.
 # (Without --no-loadscope-reorder, pytest-xdist orders files by their number of tests instead.) Two files that need
 # neither a saved run nor the default split's baselines come second: the browser tests' first start tunes those
-# (~6 s, one process at a time), and the other worker, on a file that saves a run, would only wait for them. Then the notebook tests, whose
-# kernel works beside the worker: two busy processes while the browser tests mostly wait on the page.
+# (~6 s, one process at a time), and the other worker, on a file that saves a run, would only wait for them. Then
+# the notebook tests, whose kernel works beside the worker: two busy processes while the browser tests mostly wait
+# on the page.
 SLOWEST_FIRST = ("test_browser.py", "test_data.py", "test_formats.py", "test_notebook.py", "test_export.py",
                  "test_server.py", "test_pages.py", "test_two_tower.py", "test_item_to_item.py", "test_two_stage.py",
                  "test_distributed.py", "test_atomic.py", "test_kinds.py", "test_topk.py")
@@ -59,8 +60,8 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: rank.get(item.path.name, rank[""]))  # stable: a file's tests keep their order
 
 
-def _finished(worker: str) -> Path:
-    """The file a test worker leaves when its session is over (this run's workers only)."""
+def _finished(worker: str = "*") -> Path:
+    """The file a test worker of this run leaves when its session is over (a glob pattern for all of them)."""
     return Path(os.environ["RECSYS_TEST_DATA"]) / f"finished-{os.environ['PYTEST_XDIST_TESTRUNUID']}-{worker}"
 
 
@@ -85,11 +86,10 @@ def pytest_runtest_call(item):
     me = os.environ.get("PYTEST_XDIST_WORKER")
     if me is None or item.get_closest_marker("quiet") is None or not item.config.workerinput.get("whole_files"):
         return
-    others = int(os.environ["PYTEST_XDIST_WORKER_COUNT"]) - 1
-    folder, mine = _finished(me).parent, _finished(me).name
-    prefix = mine[:-len(me)]
+    others = int(os.environ["PYTEST_XDIST_WORKER_COUNT"]) - 1  # this worker's own session is not over: not counted
+    pattern = _finished()
     deadline = time.monotonic() + 900
-    while len([f for f in folder.glob(prefix + "*") if f.name != mine]) < others:
+    while len(list(pattern.parent.glob(pattern.name))) < others:
         if time.monotonic() > deadline:
             pytest.fail(f"the other {others} test worker(s) did not finish within 900 s; a quiet test runs alone")
         time.sleep(0.2)

@@ -97,8 +97,6 @@ def test_any_lever_combination_gives_a_valid_notebook(values):
 
 @pytest.mark.slow
 def test_bad_input_is_one_line_and_exit_2(ml100k, tiny_run, tmp_path, capsys):
-    from tests import shared_runs
-
     cases = [["--run", "no-such-run", "--out", str(tmp_path / "a.ipynb")],
              ["--run", tiny_run.run_id, "--out", str(tmp_path / "missing" / "a.ipynb")],
              ["--run", tiny_run.run_id, "--out", str(tmp_path)],

@@ -173,8 +173,9 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
         from recsys.training import distributed
 
         distributed.build(strategy, model, n_users, n_movies)
-        train_step = distributed.step_function(strategy, model) if not config.multinomial \
-            else tf.function(model.train_step, input_signature=[spec])  # that step splits (user, movie) rows
+        # The distributed step splits (user, movie) rows; the multinomial loss's examples are users.
+        train_step = (tf.function(model.train_step, input_signature=[spec]) if config.multinomial
+                      else distributed.step_function(strategy, model))
     rng = np.random.default_rng(config.seed)
     history, best, best_score = [], None, -1.0
     for epoch in range(1, config.epochs + 1):
