@@ -11,7 +11,7 @@ more). Contention only ever adds time, and it comes and goes; so:
   the processor for an instant (``time.sleep(0)`` releases the interpreter lock and enters the
   kernel) and times how long it takes to get it back: microseconds when nothing else wants it;
   milliseconds when another thread of the server runs Python (a page script, the warm-up). (Other
-  processes do not show here: a yield returns at once even to a core another process wants.) Two slow
+  processes hardly show here: a yield mostly returns at once even on a core another process wants.) Two slow
   returns in a burst make it a busy one.
 - A ``Meter`` keeps the last ``keep`` bursts per key (an index and a query shape) and shows the
   median of the quiet ones; busy ones only while there is no quiet one, and then flagged.
