@@ -85,9 +85,12 @@ class InBatchSoftmax(tfrs.tasks.Retrieval):
             candidates = tf.gather(candidate_embeddings, candidate_index)
             probs = None if candidate_sampling_probability is None else tf.gather(
                 candidate_sampling_probability, candidate_index)
-            return super().call(queries, candidates, candidate_sampling_probability=probs,
-                                candidate_ids=candidate_index if self._remove_accidental_hits else None,
-                                compute_metrics=False, compute_batch_metrics=False)
+            # TFRS's call reads its rank with len(tf.shape(x)), which needs AutoGraph in a graph: the training
+            # step is traced without it (train.step_function), so this one call is converted here.
+            return tf.autograph.to_graph(tfrs.tasks.Retrieval.call)(
+                self, queries, candidates, candidate_sampling_probability=probs,
+                candidate_ids=candidate_index if self._remove_accidental_hits else None,
+                compute_metrics=False, compute_batch_metrics=False)
 
         scores = tf.matmul(query_embeddings, candidate_embeddings, transpose_b=True)  # [U, C]
         if self._temperature is not None:
