@@ -24,7 +24,6 @@ ranking baselines, the tuned strong baselines).
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import streamlit as st
@@ -138,13 +137,7 @@ def recommender(run_id: str, scann_params=None):
     from recsys.serving.recommend import Recommender
 
     r = run(run_id)
-    rec = Recommender(r, dataset(r.config.variant), scann_params)
-    # In the background (~1.5 s of CPU, once per run and server): the first view does not wait for it, and the
-    # next students' views at the page's default k trace no graph and time no index.
-    # Not a daemon (a thread started by the script thread would inherit its daemon flag): TensorFlow still running
-    # in a daemon thread when the interpreter exits aborts the process; this one is waited for, seconds at most.
-    threading.Thread(target=rec.warm, kwargs={"k": 10}, name=f"warm-{run_id}", daemon=False).start()
-    return rec
+    return Recommender(r, dataset(r.config.variant), scann_params)
 
 
 def item_runs_for(run_id: str) -> list:

@@ -144,19 +144,34 @@ def test_ann_page(tiny_run):
 
 
 def test_exclusions_are_padded_to_few_lengths_and_still_exclude():
-    """Seen-movie lists of every length share a handful of traced graphs, and nothing excluded comes back."""
+    """Seen-movie lists of every length share a handful of query shapes, and nothing excluded comes back."""
     rng = np.random.default_rng(3)
     vectors = rng.normal(size=(300, 8)).astype(np.float32)
-    lengths = {idx.padded_exclusions(np.arange(n), k=10, n_candidates=300).shape[1] for n in range(1, 281)}
+    lengths = {idx.padded_length(n, k=10, n_candidates=300) for n in range(1, 281)}
     assert lengths == {16, 32, 64, 128, 256, 290}, lengths  # above 256: capped at catalog - k
-    padded = idx.padded_exclusions([5, 7, 9], k=10, n_candidates=300)
-    assert padded.shape == (1, 16) and padded[0, :3].tolist() == [5, 7, 9] and (padded[0, 3:] == -1).all()
+    assert idx.padded_length(3, k=10, n_candidates=300) == 16 and idx.padded_length(295, k=10, n_candidates=300) == 295
     bf = idx.build_bruteforce(vectors)
     exact_order = np.argsort(-(vectors @ vectors[0]))
     for n in (1, 17, 100, 289):
         exclude = exact_order[:n]  # the best n: the answer must be the next 10 exactly
         scores, ids = idx.search(bf, vectors[0], 10, exclude)
         assert ids.tolist() == exact_order[n:n + 10].tolist()
+    # The same answers as TFRS's own query_with_exclusions (a tf.function), for both indexes, ScaNN's shorter lists
+    # included: excluded rows that it pushes to the end are dropped, the rest in its order, scores bit for bit.
+    import tensorflow as tf
+
+    scann = idx.build_scann(vectors, idx.ScannParams(num_leaves=10, num_leaves_to_search=5,
+                                                     num_reordering_candidates=30))
+    for index in (bf, scann):
+        for n in (3, 25):
+            exclude = rng.permutation(300)[:n]
+            padded = np.full((1, idx.padded_length(n, 10, 300)), -1, np.int32)
+            padded[0, :n] = exclude
+            want_s, want_i = (t.numpy()[0] for t in index.query_with_exclusions(
+                tf.constant(vectors[7:8]), tf.constant(padded), k=10))
+            keep = ~np.isin(want_i, exclude)
+            scores, ids = idx.search(index, vectors[7], 10, exclude)
+            assert ids.tolist() == want_i[keep].tolist() and np.array_equal(scores, want_s[keep]), (index, n)
 
 
 # --------------------------------------------------------------------------- ScaNN's peers: faiss, hnswlib

@@ -68,7 +68,6 @@ def test_profiles_seen_movies_and_kept_answers_match_a_direct_computation(tutori
         assert len(comp.bruteforce) == 10 and not seen & {x["movie_idx"] for x in comp.bruteforce}
         assert len(comp.scann) <= 10 and not seen & {x["movie_idx"] for x in comp.scann}
 
-    rec.warm(k=10)  # traces every shape a page can ask at k=10 (and times nothing: serving/latency.py)
     users, movies = tutorial_run.vectors
     for u in (5, 300, int(counts.idxmax())):
         comp = rec.for_user(ml100k.user_ids[u], k=10, exclude_seen=True)

@@ -279,8 +279,7 @@ def export_two_stage(run, ranking, ds, out: str | Path, index: str = "bruteforce
     out = single.destination(out, overwrite)
     module, params, layer = build_two_stage_model(run, ranking, ds, index, n, k, scann_params)
     users = single.sample_users(ds, n_check)
-    with single.quiet_saving():  # for_user retraces its exclusion search per padded length: TF warns
-        expected, dropped = in_memory_answers(run, ranking, ds, users, index, n, k, params, layer)
+    expected, dropped = in_memory_answers(run, ranking, ds, users, index, n, k, params, layer)
     tmp = single.staging_folder(out)
     try:
         options = tf.saved_model.SaveOptions(namespace_whitelist=["Scann"]) if index == "scann" else None

@@ -1,16 +1,16 @@
 """Latency a page can stand behind: the median of several timed queries, measured again as time passes,
 and trusted only when the query had the processor to itself.
 
-One timing kept for good can be wrong for good: a query timed while the server traces TensorFlow
-graphs in Python waits for the interpreter lock (a 1.4 ms BruteForce query measures 20 ms and
-more). Contention only ever adds time, and it comes and goes; so:
+One timing kept for good can be wrong for good: a query timed while another thread of the server
+runs Python (a page script, a training's events) waits for the interpreter lock (a 1.4 ms
+BruteForce query measured 20 ms and more). Contention only ever adds time, and it comes and goes; so:
 
-- A measurement is a **burst**: one untimed query (it traces the graph of a new shape), then
+- A measurement is a **burst**: one untimed query (the first call of an op at a new shape is slower), then
   ``repeats`` single queries, each timed; the burst's figure is their median.
 - Each burst says whether it was **contended**. Just before each timed query the thread gives up
   the processor for an instant (``time.sleep(0)`` releases the interpreter lock and enters the
   kernel) and times how long it takes to get it back: microseconds when nothing else wants it;
-  milliseconds when another thread of the server runs Python (a page script, the warm-up). (Other
+  milliseconds when another thread of the server runs Python (a page script). (Other
   processes hardly show here: a yield mostly returns at once even on a core another process wants.) Two slow
   returns in a burst make it a busy one.
 - A ``Meter`` keeps the last ``keep`` bursts per key (an index and a query shape) and shows the

@@ -140,25 +140,6 @@ class Recommender:
         self.answers, self.profiles = Memo(), Memo()
         self._rows, self._columns = None, {}  # {user_idx: positions of their ratings}, {name: array}: on first use
 
-    def warm(self, k: int = 10) -> None:
-        """Trace every graph a page will need at this ``k``, now, in both indexes (nothing is timed).
-
-        Each padded length of "movies left out" (``index.padded_exclusions``) is its own
-        ``tf.function`` graph (~30 ms to trace). Without this, the first users of each length pay
-        it on their page view; here one user per length pays it once, when the server builds the
-        indexes. Latency is not measured here: this runs beside the page that asked for the
-        indexes, and a figure timed now would be the contention's (``serving/latency.py``).
-        """
-        counts = self.ds.ratings.groupby("user_idx")["title_idx"].nunique()
-        one_per_length = {idx.query_shape(self.bruteforce, k, np.zeros(int(c)))[1]: u for u, c in counts.items()}
-        users = (self.bruteforce, self.scann)
-        queries = [(users, self.user_vectors[u], self.seen(u)) for u in one_per_length.values()]
-        queries += [(users, self.user_vectors[0], None),  # no exclusions; then a movie (itself left out)
-                    ((self.similar.bruteforce, self.similar.scann), self.similar.query_vectors[0], [0])]
-        for indexes, vector, exclude in queries:
-            for index in indexes:
-                idx.search(index, vector, k, exclude)
-
     # ------------------------------------------------------------------ lookups
     def user_index(self, user_id) -> int:
         key = str(user_id).strip()
