@@ -162,7 +162,7 @@ def step_function(strategy, model):
 
     spec = {"user_idx": tf.TensorSpec([None], tf.int32), "title_idx": tf.TensorSpec([None], tf.int32)}
 
-    @tf.function(input_signature=[spec])
+    @tf.function(input_signature=[spec], autograph=False)  # as train.step_function: no op needs AutoGraph
     def step(batch):
         losses = strategy.run(replica_step, args=(batch,))
         return {"total_loss": strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)}

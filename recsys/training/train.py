@@ -179,7 +179,7 @@ def fit(config: TrainConfig, ds: data_mod.Dataset | None = None, callback: Callb
 
         distributed.build(strategy, model, n_users, n_movies)
         # The distributed step splits (user, movie) rows; the multinomial loss's examples are users.
-        train_step = (tf.function(model.train_step, input_signature=[spec]) if config.multinomial
+        train_step = (tf.function(model.train_step, input_signature=[spec], autograph=False) if config.multinomial
                       else distributed.step_function(strategy, model))
     rng = np.random.default_rng(config.seed)
     history, best, best_score = [], None, -1.0
