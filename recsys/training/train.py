@@ -65,9 +65,9 @@ def step_function(model, columns: dict, spec: dict, rows: int = 512):
     about a tenth of a second less (one trace of ~0.12 s).
 
     Traced without AutoGraph: the models branch on their settings (Python values), never on a
-    tensor, so converting their code to graph control flow would change no op; it cost a process
-    about half a second on its first training and a fifth of the CPU of twenty in a row. The one
-    TFRS call that needs it converts itself (``model.two_tower.InBatchSoftmax``).
+    tensor, so converting their code to graph control flow would change no op, only cost CPU in
+    every process (``benchmarks/train_cpu.py`` prints both: the CPU and a digest of what is
+    learned). The one TFRS call that needs it converts itself (``model.two_tower.InBatchSoftmax``).
     """
     import tensorflow as tf
 
