@@ -43,7 +43,8 @@ UNKNOWN_USER = "no-such-user"
 # Run in a fresh interpreter: exactly what a user of the export would do (see docs/export.md). RELOAD
 # loads the model as ``loaded``; an export's query lines (``_QUERY`` here) ask it about ``users``.
 RELOAD = textwrap.dedent("""
-    import json, sys
+    import gc, json, sys
+    gc.set_threshold(*gc.get_threshold()[:2], 100)  # as recsys/__init__.py: no full collection while TF loads
     path, kind, users = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     if kind == "scann":
         import scann  # noqa: F401  registers the ScaNN ops the index needs
