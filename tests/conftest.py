@@ -9,6 +9,7 @@ parsed dataset, and each split's strong baselines, tuned once for the whole run
 (``recsys/training/baselines.py`` locks a split while one process tunes it).
 """
 import atexit
+import gc
 import os
 import shutil
 import sys
@@ -58,6 +59,12 @@ LAST = ("test_latency.py",)
 def pytest_collection_modifyitems(items):
     rank = {name: i for i, name in enumerate(SLOWEST_FIRST + ("",) + LAST)}
     items.sort(key=lambda item: rank.get(item.path.name, rank[""]))  # stable: a file's tests keep their order
+
+
+def pytest_collection_finish(session):
+    """What collecting imported (TensorFlow, Streamlit, Playwright, every test module: a million objects) lives as
+    long as the worker: frozen out of the cycle collector's full walks, each of which would visit it all again."""
+    gc.freeze()
 
 
 def _finished(worker: str = "*") -> Path:

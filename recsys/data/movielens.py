@@ -44,6 +44,7 @@ import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -572,9 +573,12 @@ def split(ds: Dataset, kind: str = "random", fraction: float = 0.8, seed: int = 
 TF_SHUFFLE_MAX = 2_000_000
 
 
+@lru_cache(maxsize=4)  # one order per (size, seed): a process's splits of one dataset share it, read-only
 def _tf_shuffle_order(n: int, seed: int) -> np.ndarray:
     import tensorflow as tf
 
     tf.random.set_seed(seed)
     ds = tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=False)
-    return ds.batch(n).get_single_element().numpy()
+    order = ds.batch(n).get_single_element().numpy()
+    order.flags.writeable = False
+    return order

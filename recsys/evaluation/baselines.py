@@ -97,11 +97,18 @@ def ease(x, lam: float) -> np.ndarray:
     Closed form (Steck 2019, eq. 8): with P = (X^T X + lam I)^-1, B_ij = -P_ij / P_jj off the
     diagonal and B_jj = 0. The zero diagonal is what keeps it from the trivial B = I ("a
     movie predicts itself"); lam shrinks the weights of rarely co-rated pairs. One C x C
-    inverse: a fraction of a second for ML-100k's 1,664 titles.
+    inverse, of a symmetric positive definite matrix: by Cholesky (G = U^T U, then P = U^-1 U^-T),
+    C^3 multiply-adds where an LU inverse takes twice that; a tenth of a second for ML-100k's 1,664 titles.
     """
+    from scipy.linalg import lapack
+
     g = np.asarray((x.T @ x).toarray(), np.float64)
     g[np.diag_indices_from(g)] += lam
-    p = np.linalg.inv(g)
+    u, info = lapack.dpotrf(g, lower=False, overwrite_a=True)
+    p, info2 = lapack.dpotri(u, lower=False, overwrite_c=True)  # P's upper triangle
+    if info or info2:
+        raise np.linalg.LinAlgError(f"X^T X + {lam:g} I is not positive definite (LAPACK info {info or info2})")
+    p = np.triu(p) + np.triu(p, 1).T
     b = p / (-np.diag(p))[None, :]
     b[np.diag_indices_from(b)] = 0.0
     return b.astype(np.float32)
