@@ -98,7 +98,8 @@ def ease(x, lam: float) -> np.ndarray:
     diagonal and B_jj = 0. The zero diagonal is what keeps it from the trivial B = I ("a
     movie predicts itself"); lam shrinks the weights of rarely co-rated pairs. One C x C
     inverse, of a symmetric positive definite matrix: by Cholesky (G = U^T U, then P = U^-1 U^-T),
-    C^3 multiply-adds where an LU inverse takes twice that; a tenth of a second for ML-100k's 1,664 titles.
+    C^3 multiply-adds where an LU inverse takes twice that: half its CPU on ML-100k's 1,664 titles, and
+    weights equal to 1e-11 (``benchmarks/ease_inverse.py``).
     """
     from scipy.linalg import lapack
 
