@@ -1,19 +1,17 @@
 """EASE's weights by Cholesky (``evaluation.baselines.ease``) against NumPy's LU inverse, on real MovieLens.
 
-    .venv/bin/python benchmarks/ease_inverse.py [--variant 100k] [--rounds 5]
+    .venv/bin/python benchmarks/ease_inverse.py [--rounds 5]
 
-On the tutorial's split (random 80/20, seed 42) of ``--variant`` (from the test data cache for 100k), for each
-lambda of the baselines' grid: ours and the reference (``np.linalg.inv`` of ``X^T X + lambda I``, then the same
-B = -P / diag(P) with a zero diagonal) in turns, on one thread as the test suite runs. Prints the median CPU
+On the tutorial's split (random 80/20, seed 42) of ML-100k (the test suite's data cache), for each lambda of the
+baselines' grid: ours and the reference (``np.linalg.inv`` of ``X^T X + lambda I``, then the same B = -P / diag(P) with a zero diagonal) in
+turns, on one thread as the test suite runs. Prints the median CPU
 seconds of each, their ratio, and the largest difference between the two float32 weight matrices.
 """
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,17 +31,13 @@ def reference(x, lam: float):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", default="100k")
     parser.add_argument("--rounds", type=int, default=5)
     a = parser.parse_args()
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):  # one BLAS thread, as in the test suite
-        os.environ[name] = "1"
     sys.path.insert(0, str(ROOT))
-    if a.variant == "100k" and not os.environ.get("RECSYS_HOME"):
-        os.environ["RECSYS_HOME"] = tempfile.mkdtemp(prefix="ease-bench-")
-        from tests import data_cache
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from common import load_average, suite_home
 
-        data_cache.seed(os.environ["RECSYS_HOME"])
+    suite_home("ease-bench-")
     import numpy as np
 
     import recsys  # noqa: F401
@@ -52,10 +46,10 @@ def main() -> int:
     from recsys.training import baselines as tb
     from recsys.training.train import TrainConfig
 
-    ds = prepared.load_dataset(a.variant)
+    ds = prepared.load_dataset("100k")
     p = prepared.prepare(ds, TrainConfig())
     x = b.interactions(len(ds.user_ids), len(ds.titles), p.train_users, p.train_movies)
-    print(f"{a.variant}: {len(ds.titles)} titles, {len(p.train_users)} training ratings")
+    print(f"100k: {len(ds.titles)} titles, {len(p.train_users)} training ratings")
     ratios = []
     for lam in [g["lam"] for g in tb.GRIDS["ease"]]:
         cpu = {"cholesky": [], "lu": []}
@@ -72,7 +66,7 @@ def main() -> int:
         print(f"lambda {lam:6g}: Cholesky {med['cholesky']:.3f} CPU-s, LU inverse {med['lu']:.3f} CPU-s, "
               f"ratio {ratios[-1]:.2f}; largest weight difference {diff:.1e}")
     print(f"median ratio Cholesky / LU: {statistics.median(ratios):.2f}")
-    print(f"load average after: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(f"load average after: {load_average()}")
     return 0
 
 

@@ -12,7 +12,6 @@ and whether every answer is the same (ids and scores).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -21,6 +20,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import load_average  # noqa: E402
 
 
 def main() -> int:
@@ -55,7 +56,7 @@ def main() -> int:
         return idx.search(index, query, args.k, exclude)
 
     print(f"ML-100k catalog ({n} titles, {args.dim} dimensions), {len(users)} users, k={args.k}, "
-          f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+          f"load average {load_average()}")
     mismatches = 0
     for name, index in (("BruteForce", idx.build_bruteforce(movies)), ("ScaNN", idx.build_scann(movies))):
         shapes = {idx.query_shape(index, args.k, seen[u]) for u in users}

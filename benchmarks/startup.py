@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import load_average  # noqa: E402
 CHILD = """
 import gc, json, sys, time
 spent, since = [0.0, 0.0, 0.0], {}
@@ -60,7 +62,7 @@ def main() -> int:
         print(f"{s:7s} thresholds {tuple(rows[0]['threshold'])}: median {med[s]:.2f} CPU-s, of which the collector "
               + " / ".join(f"{x:.2f}" for x in by_gen) + " (generations 0 / 1 / 2)")
     print(f"ratio recsys / python: {med['recsys'] / med['python']:.2f}")
-    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"load average after: {load_average()}")
     return 0
 
 

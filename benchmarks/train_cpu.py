@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import resource
 import sys
-import tempfile
 from pathlib import Path
 
 
@@ -39,13 +37,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", default=str(Path(__file__).resolve().parents[1]))
     repo = Path(parser.parse_args().repo).resolve()
-    sys.path.insert(0, str(repo))
-    os.environ["RECSYS_HOME"] = tempfile.mkdtemp(prefix="train-cpu-")
-    for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):  # as the test suite
-        os.environ.setdefault(name, "1")
-    from tests import data_cache
+    sys.path.insert(0, str(repo))  # its recsys and tests
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from common import load_average, suite_home
 
-    data_cache.seed(os.environ["RECSYS_HOME"])
+    suite_home("train-cpu-")
     import recsys  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
     from recsys.config import ITEM_DEFAULT
     from recsys.data import prepared
@@ -82,7 +78,7 @@ def main() -> int:
         print(f"{label:36s} {spent:6.2f} CPU-s  digest {digest(*learned, losses)}", flush=True)
     print(f"\nfirst training of the process: {first:.2f} CPU-s")
     print("totals: " + ", ".join(f"{k} {v:.1f}" for k, v in totals.items()) + f"; all {sum(totals.values()):.1f} CPU-s")
-    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"load average after: {load_average()}")
     return 0
 
 
